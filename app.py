@@ -1,0 +1,29 @@
+"""The Flask application factory: gunicorn serves "app:create_app()"."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from bot.config import Settings, get_settings, use_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the web app: webhooks, health checks and the operator CLI."""
+    if settings is not None:
+        use_settings(settings)
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    import models  # noqa: F401  (registers the tables)
+    from bot.cli import register_commands
+    from bot.webhooks import health, webhooks
+
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    # Providers post small forms; a huge body is an attack or a mistake.
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.register_blueprint(webhooks)
+    app.register_blueprint(health)
+    register_commands(app)
+    return app

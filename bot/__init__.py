@@ -1,0 +1,1 @@
+"""The machinery of circlebot: config, storage, queues, text, channels, webhooks, dispatch."""

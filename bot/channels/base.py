@@ -1,0 +1,95 @@
+"""What every channel adapter takes and gives: normalized inbound, outbound and send results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+SMS = "sms"
+WHATSAPP = "whatsapp"
+TELEGRAM = "telegram"
+
+
+@dataclass(frozen=True)
+class Media:
+    """An attachment a person sent: where to fetch it and what it is."""
+
+    url: str
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message from a person, the same whatever channel it came by."""
+
+    channel: str  # sms, whatsapp or telegram
+    address: str  # the sender: E.164 for sms/whatsapp, the Telegram user id
+    text: str
+    provider_id: str  # MessageSid, or "update:<update_id>" for Telegram
+    received_at: datetime
+    chat_id: str | None = None  # set for group chats: where the message was posted
+    chat_title: str | None = None
+    media: tuple[Media, ...] = ()
+    profile_name: str | None = None  # the name the person shows on WhatsApp or Telegram
+    language_hint: str | None = None  # Telegram's language_code, when the client sends it
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    """Something that happened to a group chat rather than a message in it."""
+
+    kind: Literal["bot_added", "bot_removed", "migrated"]
+    channel: str
+    chat_id: str
+    provider_id: str
+    received_at: datetime
+    new_chat_id: str | None = None  # for "migrated": the supergroup's id
+    title: str | None = None
+    by_address: str | None = None  # who added or removed the bot
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """A provider's report on a message we sent."""
+
+    provider_id: str
+    status: str  # our vocabulary: sent, delivered, undelivered, failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message to send: to a contact address, or to a group chat id."""
+
+    message_id: int
+    channel: str
+    to: str
+    body: str
+    photo: bytes | None = None  # an image sent before/with the text where the channel can
+    template_sid: str | None = None  # WhatsApp Content SID outside the 24-hour window
+    template_vars: dict[str, str] = field(default_factory=dict)
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened when we handed a message to the provider."""
+
+    outcome: Literal["sent", "retry", "failed"]
+    provider_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds the provider asked us to wait
+    stop_contact: bool = False  # the person blocked us or opted out at the carrier
+
+    @classmethod
+    def sent(cls, provider_id: str | None) -> SendResult:
+        return cls("sent", provider_id=provider_id)
+
+    @classmethod
+    def retry(cls, error: str, retry_after: float | None = None) -> SendResult:
+        return cls("retry", error=error[:500], retry_after=retry_after)
+
+    @classmethod
+    def failed(cls, error: str, stop_contact: bool = False) -> SendResult:
+        return cls("failed", error=error[:500], stop_contact=stop_contact)

@@ -1,0 +1,295 @@
+"""Telegram: verify and parse webhook updates, send messages through the Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import lru_cache
+from ssl import SSLContext
+from typing import TypeVar
+
+import httpx
+from telegram import Bot, ChatMember, ChatMemberUpdated, Message, Update, User
+from telegram.constants import ChatType, MessageLimit
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot import clock
+from bot.channels.base import TELEGRAM, ChatEvent, Inbound, Media, Outbound, SendResult
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Only the updates we act on; Telegram then does not even deliver the rest.
+ALLOWED_UPDATES = ["message", "my_chat_member"]
+GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
+TALKING_CHATS = (ChatType.PRIVATE, *GROUP_CHATS)
+# A command is "/name" or "/name@botusername" at the start of the text; in a group with several
+# bots the @botusername says which one is meant.
+COMMAND = re.compile(r"/(?P<name>[A-Za-z0-9_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?=\s|$)")
+# Statuses in which the bot is in the group and may post.
+PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+GONE = (ChatMember.LEFT, ChatMember.BANNED)
+# Telegram sends photos as JPEG whatever the person uploaded.
+TELEGRAM_PHOTO_TYPE = "image/jpeg"
+# Attachments are kept as a reference, fetched later with getFile if ever needed.
+FILE_URL_PREFIX = "telegram:"
+
+
+def verify(secret_header: str | None, settings: Settings) -> bool:
+    """Tell whether the update came with the secret token we gave Telegram in setWebhook."""
+    secret = settings.telegram_webhook_secret
+    if not secret or secret_header is None:
+        return False
+    return hmac.compare_digest(
+        secret_header.encode("utf-8", "replace"), secret.encode("utf-8", "replace")
+    )
+
+
+def parse(
+    payload: object, bot_username: str, bot_id: int | None = None
+) -> Inbound | ChatEvent | None:
+    """Turn a webhook update into an Inbound or ChatEvent, None if it is nothing for us.
+
+    Raises ValueError for a payload that is not a Telegram update at all.
+    """
+    if not isinstance(payload, dict):
+        raise ValueError("a Telegram update is a JSON object")
+    update_id = payload.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise ValueError("a Telegram update has an integer update_id")
+    try:
+        update = Update.de_json(payload, bot=None)
+        provider_id = f"update:{update.update_id}"
+        if update.my_chat_member is not None:
+            return _membership_event(update.my_chat_member, provider_id, bot_id)
+        if update.message is not None:
+            return _from_message(update.message, provider_id, bot_username.lstrip("@"))
+        # Edits, channel posts, button presses and the rest carry nothing we answer.
+        return None
+    except Exception as exc:  # PTB trusts its input; malformed fields surface as any error
+        raise ValueError(f"malformed Telegram update {update_id}: {exc!r}") from exc
+
+
+def send(out: Outbound, settings: Settings) -> SendResult:
+    """Send one message to a Telegram chat and say whether it went, should be retried, or failed."""
+    if not settings.telegram_bot_token:
+        return SendResult.failed("telegram is not configured")
+    try:
+        chat_id = int(out.to)
+    except ValueError:
+        return SendResult.failed(f"not a Telegram chat id: {out.to!r}")
+    try:
+        with warnings.catch_warnings():
+            # PTB 22 warns about its own int-or-timedelta change whenever it raises RetryAfter.
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            return asyncio.run(_send(out, chat_id, settings))
+    except Exception as exc:  # a send must never crash the job that called it
+        log.exception("unexpected error sending message %s via telegram", out.message_id)
+        return SendResult.failed(f"telegram send error: {exc!r}")
+
+
+def set_webhook(url: str, settings: Settings) -> bool:
+    """Tell Telegram where to post updates, with our secret token and the updates we use."""
+
+    async def register(bot: Bot) -> bool:
+        return await bot.set_webhook(
+            url,
+            secret_token=settings.telegram_webhook_secret or None,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    try:
+        return asyncio.run(_with_bot(settings, register))
+    except TelegramError as exc:
+        log.error("Telegram refused the webhook %s: %s", url, exc)
+        return False
+
+
+def _from_message(
+    message: Message, provider_id: str, bot_username: str
+) -> Inbound | ChatEvent | None:
+    """Read a chat message: private ones pass, in groups only commands meant for us."""
+    chat = message.chat
+    if message.migrate_to_chat_id:
+        # A group became a supergroup: its old id stops working, the new one takes over.
+        return ChatEvent(
+            kind="migrated",
+            channel=TELEGRAM,
+            chat_id=str(chat.id),
+            new_chat_id=str(message.migrate_to_chat_id),
+            provider_id=provider_id,
+            received_at=clock.now(),
+            title=chat.title,
+            by_address=str(message.from_user.id) if message.from_user else None,
+        )
+    person = message.from_user
+    if message.migrate_from_chat_id or person is None or chat.type not in TALKING_CHATS:
+        # The new supergroup's echo of a migration already reported, a post made in the name
+        # of a channel, or a kind of chat we do not serve.
+        return None
+    text = message.text or message.caption or ""
+    command = COMMAND.match(text)
+    in_group = chat.type in GROUP_CHATS
+    if command:
+        addressee = command["bot"]
+        if addressee is None or not bot_username or addressee.lower() == bot_username.lower():
+            rest = text[command.end() :].strip()
+            text = f"/{command['name']} {rest}" if rest else f"/{command['name']}"
+        elif in_group:
+            return None  # another bot's command
+    elif in_group:
+        return None  # group chatter: the bot answers only commands there
+    return Inbound(
+        channel=TELEGRAM,
+        address=str(person.id),
+        text=text,
+        provider_id=provider_id,
+        received_at=clock.now(),
+        chat_id=str(chat.id) if in_group else None,
+        chat_title=chat.title if in_group else None,
+        media=_media(message),
+        profile_name=_full_name(person),
+        language_hint=person.language_code,
+    )
+
+
+def _membership_event(
+    change: ChatMemberUpdated, provider_id: str, bot_id: int | None
+) -> ChatEvent | None:
+    """Read a change to the bot's own membership of a group."""
+    if change.chat.type not in GROUP_CHATS:
+        # In a private chat this is the person blocking or unblocking the bot; a send to them
+        # will say so (Forbidden), which is where we stop the contact.
+        return None
+    if bot_id is not None and change.new_chat_member.user.id != bot_id:
+        return None
+    before, after = change.old_chat_member.status, change.new_chat_member.status
+    if after in GONE:
+        kind = "bot_removed"
+    elif after in PRESENT and before not in PRESENT:
+        kind = "bot_added"
+    else:
+        return None  # a promotion or restriction: still in the group
+    return ChatEvent(
+        kind=kind,
+        channel=TELEGRAM,
+        chat_id=str(change.chat.id),
+        provider_id=provider_id,
+        received_at=clock.now(),
+        title=change.chat.title,
+        by_address=str(change.from_user.id),
+    )
+
+
+def _media(message: Message) -> tuple[Media, ...]:
+    """Refer to a message's photo or document by file id; we do not download them."""
+    media = []
+    if message.photo:
+        # Telegram lists the same photo in several sizes, smallest first.
+        largest = message.photo[-1]
+        media.append(Media(url=FILE_URL_PREFIX + largest.file_id, content_type=TELEGRAM_PHOTO_TYPE))
+    if message.document:
+        document = message.document
+        media.append(Media(url=FILE_URL_PREFIX + document.file_id, content_type=document.mime_type))
+    return tuple(media)
+
+
+def _full_name(person: User) -> str | None:
+    """The name the person shows on Telegram."""
+    name = " ".join(part for part in (person.first_name, person.last_name) if part)
+    return name or None
+
+
+async def _send(out: Outbound, chat_id: int, settings: Settings) -> SendResult:
+    """Send the photo (with the text as its caption if it fits), then the text if it did not."""
+
+    async def deliver(bot: Bot) -> Message:
+        if out.photo is None:
+            return await bot.send_message(chat_id=chat_id, text=out.body)
+        if _fits_caption(out.body):
+            return await bot.send_photo(chat_id=chat_id, photo=out.photo, caption=out.body or None)
+        # Should the text then fail, a retry sends the photo again: a repeated chart is a
+        # smaller harm than a lost message.
+        await bot.send_photo(chat_id=chat_id, photo=out.photo)
+        return await bot.send_message(chat_id=chat_id, text=out.body)
+
+    try:
+        message = await _with_bot(settings, deliver)
+    except RetryAfter as exc:
+        return SendResult.retry(str(exc), retry_after=_seconds(exc))
+    except ChatMigrated as exc:
+        return SendResult.failed(f"telegram chat migrated to {exc.new_chat_id}")
+    except Forbidden as exc:
+        # Blocked by the person, their account deleted, or the bot removed from the group.
+        return SendResult.failed(f"telegram forbidden: {exc.message}", stop_contact=True)
+    except BadRequest as exc:  # a NetworkError subclass, but retrying cannot fix it
+        return SendResult.failed(f"telegram bad request: {exc.message}")
+    except NetworkError as exc:  # includes TimedOut, and Telegram's own 5xx answers
+        return SendResult.retry(f"telegram unreachable: {exc.message}")
+    except InvalidToken as exc:
+        return SendResult.failed(f"telegram rejected the bot token: {exc.message}")
+    except TelegramError as exc:
+        return SendResult.failed(f"telegram error: {exc.message}")
+    return SendResult.sent(f"{message.chat_id}/{message.message_id}")
+
+
+async def _with_bot(settings: Settings, action: Callable[[Bot], Awaitable[T]]) -> T:
+    """Run one Bot API action on a fresh Bot and close its connections afterwards.
+
+    The Bot is never initialized: that would cost a getMe call per send, and sending works
+    without it. Being uninitialized, bot.shutdown() would do nothing, so we close the
+    request object ourselves.
+    """
+    request = HTTPXRequest(
+        connect_timeout=settings.send_timeout_seconds,
+        read_timeout=settings.send_timeout_seconds,
+        write_timeout=settings.send_timeout_seconds,
+        media_write_timeout=settings.send_timeout_seconds,
+        httpx_kwargs={"verify": _ssl_context()},
+    )
+    bot = Bot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        request=request,
+        # We never poll; sharing the request object avoids building a second HTTP client.
+        get_updates_request=request,
+    )
+    try:
+        return await action(bot)
+    finally:
+        await request.shutdown()
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> SSLContext:
+    """Load the CA bundle once per process: httpx would reload it (~60 ms) for every Bot."""
+    return httpx.create_ssl_context()
+
+
+def _fits_caption(text: str) -> bool:
+    """Tell whether text fits in a photo caption; Telegram counts UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2 <= MessageLimit.CAPTION_LENGTH
+
+
+def _seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked us to wait; PTB 22 gives an int or a timedelta."""
+    value = exc.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)

@@ -1,0 +1,184 @@
+"""SMS and WhatsApp through Twilio: verify and parse webhooks, send messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+
+import phonenumbers
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot import clock
+from bot.channels.base import SMS, WHATSAPP, DeliveryStatus, Inbound, Media, Outbound, SendResult
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+# WhatsApp addresses arrive and leave as "whatsapp:+E164"; SMS ones are bare E.164 numbers.
+WHATSAPP_PREFIX = "whatsapp:"
+# A sender that starts with this is a Messaging Service SID, not a number: Twilio picks the number.
+MESSAGING_SERVICE_PREFIX = "MG"
+# Twilio sends at most ten attachments per message (MediaUrl0 … MediaUrl9).
+TWILIO_MAX_MEDIA = 10
+# The carrier blocked this number after the person texted STOP: sending again is refused, and
+# the person must text START to the same number before we may write to them.
+TWILIO_OPTED_OUT = 21610
+# Twilio asks us to slow down with 429, and 5xx means its side failed: both are worth a retry.
+HTTP_TOO_MANY_REQUESTS = 429
+HTTP_SERVER_ERROR = 500
+
+# Twilio's status callback words mapped to ours; "read" is WhatsApp's blue ticks, which
+# implies delivery. Interim states (queued, sending, accepted, …) tell us nothing new.
+DELIVERY_STATUSES = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+}
+
+
+def verify(url: str, form: Mapping[str, str], signature: str | None, settings: Settings) -> bool:
+    """Tell whether Twilio signed this request: the public URL plus every posted field."""
+    if not settings.twilio_auth_token or not signature:
+        return False
+    return RequestValidator(settings.twilio_auth_token).validate(url, form, signature)
+
+
+def parse(form: Mapping[str, str]) -> Inbound | None:
+    """Turn an incoming-message webhook into an Inbound, or None if it is not one."""
+    provider_id = form.get("MessageSid") or form.get("SmsMessageSid")
+    sender = form.get("From") or ""
+    if not provider_id or not sender:
+        return None
+    channel, address = _channel_and_address(sender)
+    if channel is None:
+        return None
+    body = form.get("Body") or ""
+    # A WhatsApp quick-reply tap may carry the label only in ButtonText.
+    text = body or form.get("ButtonText") or ""
+    return Inbound(
+        channel=channel,
+        address=address,
+        text=text,
+        provider_id=provider_id,
+        received_at=clock.now(),
+        media=_media(form),
+        profile_name=form.get("ProfileName") or None,
+    )
+
+
+def parse_status(form: Mapping[str, str]) -> DeliveryStatus | None:
+    """Turn a status callback into a DeliveryStatus, or None when it changes nothing for us."""
+    provider_id = form.get("MessageSid") or form.get("SmsSid")
+    reported = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    status = DELIVERY_STATUSES.get(reported)
+    if not provider_id or status is None:
+        return None
+    return DeliveryStatus(
+        provider_id=provider_id, status=status, error=form.get("ErrorCode") or None
+    )
+
+
+def send(out: Outbound, settings: Settings) -> SendResult:
+    """Hand one message to Twilio and say whether it was taken, should be retried, or failed."""
+    sender = settings.twilio_whatsapp_from if out.channel == WHATSAPP else settings.twilio_sms_from
+    if not (settings.twilio_account_sid and settings.twilio_auth_token and sender):
+        return SendResult.failed(f"twilio is not configured to send {out.channel}")
+    try:
+        message = _client(settings).messages.create(**_message_params(out, sender))
+    except (TwilioRestException, TwilioServiceException) as exc:
+        return _rest_error(exc)
+    except (requests.RequestException, TwilioException) as exc:
+        # Timeouts and refused connections: Twilio may never have seen the request.
+        return SendResult.retry(f"twilio unreachable: {exc!r}")
+    except Exception as exc:  # a send must never crash the job that called it
+        log.exception("unexpected error sending message %s via twilio", out.message_id)
+        return SendResult.failed(f"twilio send error: {exc!r}")
+    return SendResult.sent(message.sid)
+
+
+def _channel_and_address(sender: str) -> tuple[str | None, str]:
+    """Split a webhook's From into our channel name and an E.164 address."""
+    if sender.startswith(WHATSAPP_PREFIX):
+        return WHATSAPP, _e164(sender[len(WHATSAPP_PREFIX) :])
+    if ":" in sender:
+        # Other Twilio channels (messenger:, rcs:, …) are not ones we answer.
+        return None, sender
+    return SMS, _e164(sender)
+
+
+def _e164(number: str) -> str:
+    """Format a phone number as E.164, keeping short codes and sender names as they came."""
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(number, None), phonenumbers.PhoneNumberFormat.E164
+        )
+    except phonenumbers.NumberParseException:
+        return number.strip()
+
+
+def _media(form: Mapping[str, str]) -> tuple[Media, ...]:
+    """Collect the attachments listed as MediaUrl{i} / MediaContentType{i}."""
+    try:
+        count = int(form.get("NumMedia") or 0)
+    except ValueError:
+        return ()
+    media = []
+    for index in range(min(count, TWILIO_MAX_MEDIA)):
+        url = form.get(f"MediaUrl{index}")
+        if url:
+            media.append(Media(url=url, content_type=form.get(f"MediaContentType{index}") or None))
+    return tuple(media)
+
+
+def _client(settings: Settings) -> Client:
+    """Build a REST client with our timeout, pointed at TWILIO_API_BASE_URL when set."""
+    client = Client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        http_client=TwilioHttpClient(timeout=settings.send_timeout_seconds),
+    )
+    if settings.twilio_api_base_url:
+        # The Messages resource lives on the "api" domain; its paths stay the same.
+        client.api.base_url = settings.twilio_api_base_url.rstrip("/")
+    return client
+
+
+def _message_params(out: Outbound, sender: str) -> dict[str, str]:
+    """Choose sender, recipient and content the way Twilio's Messages.create wants them."""
+    params: dict[str, str] = {}
+    if sender.startswith(MESSAGING_SERVICE_PREFIX):
+        params["messaging_service_sid"] = sender
+    elif out.channel == WHATSAPP and not sender.startswith(WHATSAPP_PREFIX):
+        params["from_"] = WHATSAPP_PREFIX + sender
+    else:
+        params["from_"] = sender
+    params["to"] = WHATSAPP_PREFIX + out.to if out.channel == WHATSAPP else out.to
+    if out.template_sid:
+        # Outside WhatsApp's 24-hour window only an approved template may be sent.
+        params["content_sid"] = out.template_sid
+        params["content_variables"] = json.dumps(out.template_vars)
+    else:
+        params["body"] = out.body
+    if out.status_callback:
+        params["status_callback"] = out.status_callback
+    return params
+
+
+def _rest_error(exc: TwilioRestException | TwilioServiceException) -> SendResult:
+    """Classify an error answer from Twilio's REST API."""
+    status = int(exc.status or 0)
+    code = exc.code
+    detail = exc.msg if isinstance(exc, TwilioRestException) else exc.detail or exc.title
+    error = f"twilio {code} (HTTP {status}): {detail}"
+    if status == HTTP_TOO_MANY_REQUESTS or status >= HTTP_SERVER_ERROR:
+        return SendResult.retry(error)
+    if code == TWILIO_OPTED_OUT:
+        return SendResult.failed(error, stop_contact=True)
+    return SendResult.failed(error)

@@ -1,0 +1,88 @@
+"""Settings read once from the environment (and `.env`), named as DESIGN's operator interface."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; empty strings count as unset."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    database_url: str = ""
+    redis_url: str = ""
+    instance_path: Path = ROOT / "instance"
+    public_base_url: str = "http://localhost:5000"
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_sms_from: str = ""
+    twilio_whatsapp_from: str = ""
+    twilio_api_base_url: str = ""
+    twilio_whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+
+    telegram_bot_token: str = ""
+    telegram_bot_username: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+
+    outbox: str = ""
+    # Sends per second per sender: a Twilio long code takes about one, a Telegram bot thirty.
+    sms_rate_per_second: float = 1.0
+    telegram_rate_per_second: float = 30.0
+    telegram_group_rate_per_minute: float = 20.0
+    send_timeout_seconds: float = 10.0
+    max_send_attempts: int = 6
+    dialog_expiry_hours: int = 24
+    default_language: str = "en"
+
+    @field_validator("twilio_whatsapp_templates", mode="before")
+    @classmethod
+    def _templates_from_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to SQLite under the instance folder."""
+        if self.database_url:
+            url = self.database_url
+            for bare in ("postgres://", "postgresql://"):
+                if url.startswith(bare):
+                    # psycopg 3 is the driver we ship; SQLAlchemy would default to psycopg2.
+                    url = "postgresql+psycopg://" + url[len(bare) :]
+            return url
+        return f"sqlite:///{self.instance_path / 'circlebot.db'}"
+
+    @property
+    def outbox_mode(self) -> str:
+        """`providers` when credentials exist, else `console`, unless OUTBOX says otherwise."""
+        if self.outbox:
+            return self.outbox
+        has_credentials = bool(self.twilio_account_sid and self.twilio_auth_token)
+        return "providers" if has_credentials or self.telegram_bot_token else "console"
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """Read the settings once per process."""
+    global _settings
+    if _settings is None:
+        _settings = Settings()
+    return _settings
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Replace this process's settings (create_app(settings), tests); None reads them anew."""
+    global _settings
+    _settings = settings

@@ -1,0 +1,39 @@
+"""Route one inbound message to the first part of the bot that takes it (DESIGN "Handle")."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.clock import now
+from bot.context import Context
+from conversations import engine
+from handlers import commands, fallback, groups, keywords
+from models.message import Message
+from models.people import Contact, Person
+from models.teams import GroupChat
+
+# Order matters: opt-out first, then the stopped gate, the other keywords, a waiting dialog,
+# commands, and a hint for anything else. Group chats have their own small router.
+ROUTES = [
+    keywords.opt_out_route,
+    keywords.stopped_route,
+    keywords.route,
+    engine.route,
+    commands.route,
+    fallback.route,
+]
+GROUP_ROUTES = [groups.route, fallback.group_route]
+
+
+def dispatch(session: Session, message: Message) -> Context:
+    """Handle one inbound message; effects and replies join the caller's transaction."""
+    contact = session.get(Contact, message.contact_id)
+    person = session.get(Person, contact.person_id)
+    group = session.get(GroupChat, message.group_chat_id) if message.group_chat_id else None
+    ctx = Context(
+        session=session, message=message, contact=contact, person=person, group=group, now=now()
+    )
+    for route in GROUP_ROUTES if group is not None else ROUTES:
+        if route(ctx):
+            break
+    return ctx

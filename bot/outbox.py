@@ -1,0 +1,135 @@
+"""The outbox: outbound rows written with the effects that caused them, send jobs after commit."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from bot import queue
+from bot.clock import now
+from models.message import OUT, QUEUED, Message
+from models.people import Contact
+from models.teams import GroupChat
+
+log = logging.getLogger(__name__)
+
+SEND_JOB = "jobs.send_message.run"
+STOP_CONFIRMATION = "stop_confirm"  # the one message a contact gets as it stops
+# `flask chat` sends its own replies so that they print in its terminal; everyone else enqueues.
+ENQUEUE = True
+
+
+def send_job_id(message_id: int, attempts: int) -> str:
+    """The RQ job id of one send attempt, so recovery can tell whether it is still queued."""
+    return f"send-{message_id}-{attempts}"
+
+
+def _pending(session: Session) -> list[tuple[str, int]]:
+    return session.info.setdefault("outbox", [])
+
+
+def to_contact(
+    session: Session,
+    contact: Contact,
+    body: str,
+    *,
+    purpose: str = "reply",
+    dedupe_key: str | None = None,
+    queue_name: str = queue.HIGH,
+) -> Message:
+    """Queue a message to a contact; it is sent once the transaction commits."""
+    message = Message(
+        direction=OUT,
+        channel=contact.channel,
+        contact_id=contact.id,
+        body=body,
+        purpose=purpose,
+        dedupe_key=dedupe_key,
+        status=QUEUED,
+    )
+    session.add(message)
+    session.flush()
+    _pending(session).append((queue_name, message.id))
+    return message
+
+
+def to_group(
+    session: Session,
+    group: GroupChat,
+    body: str,
+    *,
+    purpose: str = "reply",
+    dedupe_key: str | None = None,
+    queue_name: str = queue.HIGH,
+) -> Message:
+    """Queue a message to a group chat; it is sent once the transaction commits."""
+    message = Message(
+        direction=OUT,
+        channel=group.channel,
+        group_chat_id=group.id,
+        body=body,
+        purpose=purpose,
+        dedupe_key=dedupe_key,
+        status=QUEUED,
+    )
+    session.add(message)
+    session.flush()
+    _pending(session).append((queue_name, message.id))
+    return message
+
+
+def queue_once(session: Session, rows: list[dict], *, queue_name: str = queue.LOW) -> list[int]:
+    """Insert many outbound rows at once, skipping any whose dedupe key already exists.
+
+    Sweeps call this so that a tick running twice, or two ticks at once, queue nothing twice.
+    Each row is a dict of Message columns; returns the ids actually inserted.
+    """
+    if not rows:
+        return []
+    at = now()
+    values = [
+        {"direction": OUT, "status": QUEUED, "created_at": at, "attempts": 0, "media": []} | row
+        for row in rows
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(Message)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Message.id)
+    )
+    ids = [row[0] for row in session.execute(statement)]
+    _pending(session).extend((queue_name, message_id) for message_id in ids)
+    return ids
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session: Session) -> None:
+    """Enqueue the send jobs of rows that are now committed; tick recovers any lost here."""
+    pending = session.info.pop("outbox", None)
+    if not pending or not ENQUEUE:
+        return
+    try:
+        with queue.connection().pipeline() as pipe:
+            for queue_name, message_id in pending:
+                queue.queue(queue_name).enqueue(
+                    SEND_JOB,
+                    message_id,
+                    job_id=send_job_id(message_id, 0),
+                    result_ttl=300,
+                    failure_ttl=7 * 24 * 3600,
+                    pipeline=pipe,
+                )
+            pipe.execute()
+    except Exception:  # Redis down: the rows are safe in the database and tick re-enqueues them
+        log.exception("could not enqueue %d sends; tick will", len(pending))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop("outbox", None)

@@ -1,0 +1,40 @@
+"""Sending rates per sender: a token bucket in Redis, shared by every worker."""
+
+from __future__ import annotations
+
+import time
+
+from bot import queue
+
+# KEYS[1] bucket; ARGV: rate per second, burst, now (seconds). Returns seconds to wait (0: go).
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + (now - at) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+return tostring(wait)
+"""
+
+MAX_WAIT_SECONDS = 30.0
+
+
+def take(bucket: str, per_second: float, burst: float = 1.0) -> None:
+    """Wait until `bucket` allows one more send, then take it."""
+    script = queue.connection().register_script(_TAKE)
+    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    while True:
+        wait = float(script(keys=[f"circlebot:rate:{bucket}"], args=[per_second, burst, time.time()]))
+        if wait <= 0 or time.monotonic() + wait > deadline:
+            return
+        time.sleep(wait)

@@ -1,0 +1,1 @@
+"""Multi-step dialogs: the engine and one module per flow."""

@@ -1,0 +1,244 @@
+"""The conversation engine: declarative flows of named steps, persisted, re-asked, expiring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from bot.clock import now
+from bot.context import Context
+from bot.i18n import t
+from conversations.parsers import Parsed, ParseContext
+from handlers.words import split_command
+from models.conversation import ACTIVE, Conversation
+
+BACK_WORDS = ("BACK", "RUDI")
+REASKS_BEFORE_EXIT_HINT = 2  # after this many misses, remind the person that EXIT leaves
+
+
+@dataclass(frozen=True)
+class Next:
+    """Go on to `step` (the following one when None), remembering `data`."""
+
+    step: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Done:
+    """The flow is complete: the engine calls the flow's `finish` with all the data."""
+
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reask:
+    """The answer parsed but does not fit: say why (a catalog key) and ask again."""
+
+    hint: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+Transition = Next | Done | Reask
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question: what to ask, how to read the answer, and what follows."""
+
+    name: str
+    ask: str  # catalog key of the question
+    expect: Callable[[str, ParseContext], Parsed]
+    then: Callable[[dict, Any], Transition] | None = None  # pure: (data, answer) -> transition
+    ask_values: Callable[[dict], Mapping[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A named dialog: its steps in order, what to do when done, and when it lapses."""
+
+    name: str
+    steps: list[Step]
+    finish: Callable[[Context, dict], None]
+    expires: timedelta = timedelta(hours=24)
+
+    def step(self, name: str) -> Step:
+        return next(step for step in self.steps if step.name == name)
+
+    def after(self, name: str) -> Step | None:
+        names = [step.name for step in self.steps]
+        index = names.index(name) + 1
+        return self.steps[index] if index < len(self.steps) else None
+
+
+def _registry() -> dict[str, Flow]:
+    from conversations.flows import FLOWS
+
+    return {flow.name: flow for flow in FLOWS}
+
+
+def active(session: Session, contact_id: int) -> Conversation | None:
+    """The contact's dialog in progress, if any (expired ones count as over)."""
+    conversation = session.exec(
+        select(Conversation).where(
+            Conversation.contact_id == contact_id, Conversation.status == ACTIVE
+        )
+    ).first()
+    if conversation is not None and conversation.expires_at <= now():
+        conversation.status = "expired"
+        session.add(conversation)
+        session.flush()
+        return None
+    return conversation
+
+
+def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -> None:
+    """Begin a flow with this contact (ending any other dialog) and ask its first question."""
+    flow = _registry()[flow_name]
+    end(ctx, status="replaced")
+    conversation = Conversation(
+        contact_id=ctx.contact.id,
+        flow=flow.name,
+        step=flow.steps[0].name,
+        data=dict(data or {}),
+        expires_at=ctx.now + flow.expires,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(conversation)
+    ctx.session.flush()
+    _ask(ctx, flow.steps[0], conversation.data)
+
+
+def end(ctx: Context, *, status: str) -> bool:
+    """End the contact's dialog in progress, if any; True when there was one."""
+    conversation = active(ctx.session, ctx.contact.id)
+    if conversation is None:
+        return False
+    conversation.status = status
+    conversation.updated_at = ctx.now
+    ctx.session.add(conversation)
+    ctx.session.flush()
+    return True
+
+
+def route(ctx: Context) -> bool:
+    """Give the message to the contact's waiting dialog step, if there is one."""
+    conversation = active(ctx.session, ctx.contact.id)
+    if conversation is None:
+        return False
+    flow = _registry().get(conversation.flow)
+    if flow is None:  # a flow removed by a deploy: let the person start over
+        end(ctx, status="lapsed")
+        return False
+    word, rest = split_command(ctx.text)
+    if word in BACK_WORDS and not rest:
+        _back(ctx, flow, conversation)
+        return True
+    step = flow.step(conversation.step)
+    parsed = step.expect(ctx.text, ParseContext(language=ctx.language, now=ctx.now, **_zone(conversation)))
+    if not parsed.ok:
+        _reask(ctx, flow, conversation, step, parsed.hint or "parse.generic", parsed.hint_vars)
+        return True
+    data = dict(conversation.data)
+    transition = step.then(data, parsed.value) if step.then else Next(data={step.name: parsed.value})
+    _apply(ctx, flow, conversation, step, data, transition)
+    return True
+
+
+def _zone(conversation: Conversation) -> dict[str, str]:
+    zone = conversation.data.get("timezone")
+    return {"timezone": zone} if zone else {}
+
+
+def _apply(
+    ctx: Context, flow: Flow, conversation: Conversation, step: Step, data: dict, transition: Transition
+) -> None:
+    if isinstance(transition, Reask):
+        _reask(ctx, flow, conversation, step, transition.hint, transition.values)
+        return
+    data.update(transition.data)
+    history = list(data.get("_history", []))
+    if isinstance(transition, Done):
+        conversation.data = data
+        conversation.status = "done"
+        _save(ctx, conversation)
+        flow.finish(ctx, data)
+        return
+    following = flow.step(transition.step) if transition.step else flow.after(step.name)
+    if following is None:
+        conversation.data = data
+        conversation.status = "done"
+        _save(ctx, conversation)
+        flow.finish(ctx, data)
+        return
+    data["_history"] = [*history, step.name]
+    conversation.data = data
+    conversation.step = following.name
+    conversation.reasks = 0
+    _save(ctx, conversation)
+    _ask(ctx, following, data)
+
+
+def _back(ctx: Context, flow: Flow, conversation: Conversation) -> None:
+    """Return to the previous question so the person can change that answer."""
+    history = list(conversation.data.get("_history", []))
+    if not history:
+        ctx.say("dialog.no_back")
+        _ask(ctx, flow.step(conversation.step), conversation.data)
+        return
+    previous = history.pop()
+    conversation.data = {**conversation.data, "_history": history}
+    conversation.step = previous
+    conversation.reasks = 0
+    _save(ctx, conversation)
+    _ask(ctx, flow.step(previous), conversation.data)
+
+
+def _reask(
+    ctx: Context,
+    flow: Flow,
+    conversation: Conversation,
+    step: Step,
+    hint: str,
+    values: Mapping[str, Any],
+) -> None:
+    conversation.reasks += 1
+    _save(ctx, conversation)
+    lines = [t(hint, ctx.language, **values), _question(ctx, step, conversation.data)]
+    if conversation.reasks > REASKS_BEFORE_EXIT_HINT:
+        lines.append(t("dialog.exit_hint", ctx.language))
+    ctx.send("\n".join(lines))
+
+
+def _save(ctx: Context, conversation: Conversation) -> None:
+    conversation.updated_at = ctx.now
+    # Each answer gives the person another full day to reply.
+    flow = _registry()[conversation.flow]
+    conversation.expires_at = ctx.now + flow.expires
+    ctx.session.add(conversation)
+    ctx.session.flush()
+
+
+def _question(ctx: Context, step: Step, data: Mapping[str, Any]) -> str:
+    values = step.ask_values(dict(data)) if step.ask_values else {}
+    return t(step.ask, ctx.language, **values)
+
+
+def _ask(ctx: Context, step: Step, data: Mapping[str, Any]) -> None:
+    ctx.send(_question(ctx, step, data))
+
+
+def expire_idle(session: Session, at) -> int:
+    """Close dialogs nobody answered in time; returns how many (tick's sweep)."""
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.status == ACTIVE, Conversation.expires_at <= at)
+        .values(status="expired", updated_at=at)
+    )
+    return result.rowcount or 0

@@ -1,0 +1,21 @@
+"""Group chats: commands addressed to the bot; a group sees only its own team."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from handlers import help as help_text
+from handlers.words import split_command
+
+HELP_WORDS = ("HELP", "START")
+
+
+def route(ctx: Context) -> bool:
+    """Answer /help in any group; other commands need the group linked to a team."""
+    word, _ = split_command(ctx.text)
+    if word in HELP_WORDS:
+        ctx.send(help_text.for_group(ctx))
+        return True
+    if ctx.group.team_id is None:
+        ctx.say("group.link_first")
+        return True
+    return False

@@ -1,0 +1,1 @@
+"""RQ jobs, one per module; each takes ids, reloads rows, and is safe to run twice."""

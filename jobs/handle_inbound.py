@@ -1,0 +1,87 @@
+"""Handle a contact's new messages in arrival order, one at a time, each exactly once."""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import LockError
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot import outbox, queue
+from bot.clock import now
+from bot.db import session_scope
+from bot.dispatch import dispatch
+from bot.i18n import t
+from models.message import HANDLED, IN, RECEIVED, Message
+from models.people import Contact, Person
+
+log = logging.getLogger(__name__)
+
+LOCK_SECONDS = 120
+WAIT_FOR_LOCK_SECONDS = 60
+FAILED_HANDLING = "error"
+
+
+def run(contact_id: int) -> None:
+    """Take the contact's lock and handle every unhandled message it has."""
+    lock = queue.connection().lock(
+        f"circlebot:lock:contact:{contact_id}",
+        timeout=LOCK_SECONDS,
+        blocking_timeout=WAIT_FOR_LOCK_SECONDS,
+    )
+    if not lock.acquire():
+        raise RuntimeError(f"contact {contact_id} is busy; RQ retries this job")
+    try:
+        while (message_id := _next(contact_id)) is not None:
+            _handle(message_id)
+    finally:
+        try:
+            lock.release()
+        except LockError:  # it expired while we worked; the row claims kept us exact
+            pass
+
+
+def _next(contact_id: int) -> int | None:
+    with session_scope() as session:
+        return session.exec(
+            select(Message.id)
+            .where(
+                Message.contact_id == contact_id,
+                Message.direction == IN,
+                Message.status == RECEIVED,
+            )
+            .order_by(Message.id)
+            .limit(1)
+        ).first()
+
+
+def _handle(message_id: int) -> None:
+    """Claim the message and dispatch it; its effects, replies and claim commit together."""
+    try:
+        with session_scope() as session:
+            claimed = session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == RECEIVED)
+                .values(status=HANDLED, handled_at=now())
+            ).rowcount
+            if claimed != 1:
+                return
+            dispatch(session, session.get(Message, message_id))
+    except Exception as error:
+        log.exception("handling message %s failed", message_id)
+        _apologize(message_id, error)
+
+
+def _apologize(message_id: int, error: Exception) -> None:
+    """Mark the message as failed so it is not retried forever, and tell the person kindly."""
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if message is None or message.status != RECEIVED:
+            return
+        message.status, message.handled_at = FAILED_HANDLING, now()
+        message.error = f"{type(error).__name__}: {error}"[:500]
+        contact = session.get(Contact, message.contact_id)
+        if contact.opted_out_at is None:
+            person = session.get(Person, contact.person_id)
+            outbox.to_contact(session, contact, t("error.sorry", person.language))

@@ -1,0 +1,171 @@
+"""Send one outbound message: claim it, re-check opt-out, pick its form, send, record."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+
+from bot import outbox, queue, throttle
+from bot.channels import sender_for
+from bot.channels.base import SMS, TELEGRAM, WHATSAPP, Outbound, SendResult
+from bot.clock import now
+from bot.config import Settings, get_settings
+from bot.db import session_scope
+from models.message import (
+    FAILED,
+    OUT,
+    RETRY,
+    SENDABLE,
+    SENDING,
+    SENT,
+    SUPPRESSED,
+    Message,
+)
+from models.people import Contact
+from models.teams import GroupChat
+
+log = logging.getLogger(__name__)
+
+# WhatsApp lets a business write freely only within 24 hours of the person's last message.
+WHATSAPP_WINDOW = timedelta(hours=24)
+FIRST_BACKOFF_SECONDS = 15
+MAX_BACKOFF_SECONDS = 30 * 60
+
+
+def run(message_id: int) -> None:
+    """Send the message once; a second run finds it claimed or final and does nothing."""
+    settings = get_settings()
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if message is None or message.direction != OUT or message.status not in SENDABLE:
+            return
+        if message.next_attempt_at and message.next_attempt_at > now():
+            return  # its retry time has not come; the scheduler or tick brings it back
+        buckets = _buckets(session, message, settings)
+    for bucket, per_second in buckets:
+        throttle.take(bucket, per_second)
+
+    with session_scope() as session:
+        if not _claim(session, message_id):
+            return
+        message = session.get(Message, message_id)
+        contact = session.get(Contact, message.contact_id) if message.contact_id else None
+        if contact and contact.opted_out_at and message.purpose != outbox.STOP_CONFIRMATION:
+            message.status, message.error = SUPPRESSED, "the contact stopped messages"
+            return
+        group = session.get(GroupChat, message.group_chat_id) if message.group_chat_id else None
+        sender = sender_for(message.channel, settings)
+        outbound, problem = _outbound(message, contact, group, settings)
+        if sender is None:
+            problem = f"{message.channel} is not configured"
+        if problem:
+            message.status, message.error = FAILED, problem
+            log.warning("message %s not sent: %s", message_id, problem)
+            return
+        message.template = outbound.template_sid
+
+    result = sender.send(outbound, settings)
+    _record(message_id, result, settings)
+
+
+def _buckets(session, message: Message, settings: Settings) -> list[tuple[str, float]]:
+    """The rate limits this send counts against."""
+    if message.channel == TELEGRAM:
+        buckets = [("telegram", settings.telegram_rate_per_second)]
+        if message.group_chat_id:
+            per_second = settings.telegram_group_rate_per_minute / 60
+            buckets.append((f"telegram-group:{message.group_chat_id}", per_second))
+        return buckets
+    sender = settings.twilio_sms_from if message.channel == SMS else settings.twilio_whatsapp_from
+    return [(f"twilio:{sender or message.channel}", settings.sms_rate_per_second)]
+
+
+def _claim(session, message_id: int) -> bool:
+    """Move the row from queued/retry to sending; only one claimer can win."""
+    at = now()
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.status.in_(SENDABLE),
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= at),
+        )
+        .values(status=SENDING, claimed_at=at, attempts=Message.attempts + 1)
+    )
+    session.flush()
+    return result.rowcount == 1
+
+
+def _outbound(
+    message: Message, contact: Contact | None, group: GroupChat | None, settings: Settings
+) -> tuple[Outbound | None, str | None]:
+    """Build what the channel sends, or say why it cannot be sent."""
+    to = group.chat_id if group else contact.address if contact else None
+    if to is None:
+        return None, "no recipient"
+    template_sid, template_vars = None, {}
+    if message.channel == WHATSAPP and _outside_window(contact):
+        template_sid = settings.twilio_whatsapp_templates.get(message.purpose)
+        if template_sid is None:
+            return None, (
+                f"outside WhatsApp's 24-hour window and no template for {message.purpose!r}"
+            )
+        # Our templates carry the whole text as their one variable.
+        template_vars = {"1": message.body}
+    callback = None
+    if message.channel in (SMS, WHATSAPP):
+        callback = settings.public_base_url.rstrip("/") + "/webhooks/twilio/status"
+    return (
+        Outbound(
+            message_id=message.id,
+            channel=message.channel,
+            to=to,
+            body=message.body,
+            template_sid=template_sid,
+            template_vars=template_vars,
+            status_callback=callback,
+        ),
+        None,
+    )
+
+
+def _outside_window(contact: Contact | None) -> bool:
+    last = contact.last_inbound_at if contact else None
+    return last is None or now() - last > WHATSAPP_WINDOW
+
+
+def _record(message_id: int, result: SendResult, settings: Settings) -> None:
+    """Write what the provider said; schedule the next attempt of a retryable failure."""
+    retry_at = None
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if result.outcome == "sent":
+            message.status, message.provider_id, message.sent_at = SENT, result.provider_id, now()
+            message.error = None
+            return
+        message.error = result.error
+        if result.outcome == "retry" and message.attempts < settings.max_send_attempts:
+            delay = result.retry_after or min(
+                FIRST_BACKOFF_SECONDS * 2 ** (message.attempts - 1), MAX_BACKOFF_SECONDS
+            )
+            retry_at = now() + timedelta(seconds=delay)
+            message.status, message.next_attempt_at = RETRY, retry_at
+            attempts = message.attempts
+        else:
+            message.status = FAILED
+            log.warning("message %s failed: %s", message_id, result.error)
+            if result.stop_contact and message.contact_id:
+                contact = session.get(Contact, message.contact_id)
+                contact.opted_out_at = contact.opted_out_at or now()
+    if retry_at is not None:
+        try:
+            queue.queue(queue.DEFAULT).enqueue_at(
+                retry_at,
+                outbox.SEND_JOB,
+                message_id,
+                job_id=outbox.send_job_id(message_id, attempts),
+            )
+        except Exception:  # tick finds due retries too
+            log.warning("could not schedule retry of message %s", message_id)

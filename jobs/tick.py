@@ -1,0 +1,127 @@
+"""The periodic tick: idempotent sweeps, each a due-query plus a claim (DESIGN "Scheduling")."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from bot import outbox, queue
+from bot.clock import now
+from bot.db import session_scope
+from conversations import engine
+from models.message import IN, OUT, QUEUED, RECEIVED, RETRY, SENDING, UNKNOWN, Message
+
+log = logging.getLogger(__name__)
+
+# A send has a 10 s provider timeout; a row still `sending` after this died with its worker.
+STUCK_SENDING = timedelta(minutes=5)
+# Rows younger than this still have their first job in flight; leave them to it.
+RECOVERY_GRACE = timedelta(seconds=30)
+HANDLE_JOB = "jobs.handle_inbound.run"
+RECOVERY_BATCH = 5000
+
+Sweep = Callable[[Session, datetime, Counter], None]
+
+
+def run(at: str | None = None) -> dict:
+    """Run every sweep as of `at` (ISO, default now); return what was queued, by purpose."""
+    instant = datetime.fromisoformat(at) if at else now()
+    if instant.tzinfo is None:
+        from datetime import UTC
+
+        instant = instant.replace(tzinfo=UTC)
+    queued: Counter = Counter()
+    for sweep in SWEEPS:
+        with session_scope() as session:
+            sweep(session, instant, queued)
+    return {"at": instant.isoformat(), "queued": dict(queued)}
+
+
+def mark_unknown(session: Session, at: datetime, queued: Counter) -> None:
+    """Rows stuck in `sending` become `unknown`: reported, never resent."""
+    stuck = session.execute(
+        update(Message)
+        .where(Message.status == SENDING, Message.claimed_at < at - STUCK_SENDING)
+        .values(status=UNKNOWN, error="the worker stopped during the send; not resent")
+        .returning(Message.id)
+    ).all()
+    if stuck:
+        log.warning("messages left in sending, now unknown: %s", [row[0] for row in stuck])
+        queued["unknown"] += len(stuck)
+
+
+def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
+    """Re-enqueue due sends whose job is not in Redis (flushed, lost, or a retry whose time came)."""
+    rows = session.execute(
+        select(Message.id, Message.status, Message.attempts, Message.purpose)
+        .where(
+            Message.direction == OUT,
+            (
+                (Message.status == QUEUED) & (Message.created_at <= at - RECOVERY_GRACE)
+                | (Message.status == RETRY) & (Message.next_attempt_at <= at)
+            ),
+        )
+        .order_by(Message.id)
+        .limit(RECOVERY_BATCH)
+    ).all()
+    if not rows:
+        return
+    redis = queue.connection()
+    with redis.pipeline() as pipe:
+        for row in rows:
+            pipe.exists(f"rq:job:{outbox.send_job_id(row.id, row.attempts)}")
+        present = pipe.execute()
+    missing = [row for row, exists in zip(rows, present, strict=True) if not exists]
+    # A due retry's scheduled job may exist but wait in the scheduler: enqueue it anyway,
+    # the claim makes a second run a no-op.
+    due_retries = [row for row, exists in zip(rows, present, strict=True) if exists and row.status == RETRY]
+    with redis.pipeline() as pipe:
+        for row in missing + due_retries:
+            queue.queue(queue.LOW if row.status == QUEUED else queue.DEFAULT).enqueue(
+                outbox.SEND_JOB,
+                row.id,
+                job_id=f"{outbox.send_job_id(row.id, row.attempts)}-recovered",
+                result_ttl=300,
+                pipeline=pipe,
+            )
+        pipe.execute()
+    for row in missing + due_retries:
+        queued[f"recovered:{row.purpose}"] += 1
+
+
+def recover_inbox(session: Session, at: datetime, queued: Counter) -> None:
+    """Re-enqueue handling for contacts whose received messages wait longer than they should."""
+    contacts = session.execute(
+        select(Message.contact_id, func.count())
+        .where(
+            Message.direction == IN,
+            Message.status == RECEIVED,
+            Message.contact_id.is_not(None),
+            Message.created_at <= at - RECOVERY_GRACE,
+        )
+        .group_by(Message.contact_id)
+    ).all()
+    for contact_id, count in contacts:
+        queue.enqueue(queue.HIGH, HANDLE_JOB, contact_id)
+        queued["recovered:inbound"] += count
+
+
+def expire_dialogs(session: Session, at: datetime, queued: Counter) -> None:
+    """Close dialogs idle past their expiry."""
+    expired = engine.expire_idle(session, at)
+    if expired:
+        queued["expired_dialogs"] += expired
+
+
+# Explicit and ordered; the journeys add their sweeps (reminders, prompts, digests) here.
+SWEEPS: list[Sweep] = [
+    mark_unknown,
+    recover_outbox,
+    recover_inbox,
+    expire_dialogs,
+]

@@ -1,0 +1,26 @@
+"""The tables, one module per aggregate; importing this package registers them all."""
+
+from models.circles import Circle, Facilitation, Meeting, Rsvp, Signup
+from models.conversation import Conversation
+from models.feedback import Reflection, SurveyResponse
+from models.message import Message
+from models.people import Contact, Person
+from models.teams import GroupChat, LinkCode, Team, TeamMember
+
+__all__ = [
+    "Circle",
+    "Contact",
+    "Conversation",
+    "Facilitation",
+    "GroupChat",
+    "LinkCode",
+    "Meeting",
+    "Message",
+    "Person",
+    "Reflection",
+    "Rsvp",
+    "Signup",
+    "SurveyResponse",
+    "Team",
+    "TeamMember",
+]

@@ -1,0 +1,106 @@
+"""Circles, who facilitates them, who signed up, their meetings and RSVPs."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.columns import instant
+
+CIRCLE_STATUSES = ("draft", "open", "running", "finished", "cancelled")
+
+
+class Circle(SQLModel, table=True):
+    """A learning circle: a course studied together, weekly, at one venue."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    name: str = Field(max_length=120)
+    course: str = Field(max_length=200)
+    venue: str = Field(max_length=200)
+    city: str = Field(max_length=100)
+    timezone: str = Field(max_length=64)
+    language: str = Field(default="en", max_length=8)
+    weekday: int  # of the first meeting, as in date.weekday()
+    start_time: time  # local wall-clock time of every meeting
+    duration_min: int = 90
+    first_date: date
+    weeks: int = 6
+    join_code: str = Field(max_length=16, unique=True)
+    signup_limit: int | None = None
+    status: str = Field(default="open", max_length=16, index=True)
+    reminder_lead_hours: int = 48
+    created_at: datetime = instant(default_now=True)
+
+
+class Facilitation(SQLModel, table=True):
+    """A person facilitates a circle."""
+
+    __table_args__ = (UniqueConstraint("circle_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    circle_id: int = Field(foreign_key="circle.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+
+
+class Signup(SQLModel, table=True):
+    """A learner's place in a circle, with the goal they came for."""
+
+    __table_args__ = (UniqueConstraint("circle_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    circle_id: int = Field(foreign_key="circle.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    goal: str | None = Field(default=None, max_length=300)
+    joined_at: datetime = instant(default_now=True)
+    left_at: datetime | None = instant()
+
+
+class Meeting(SQLModel, table=True):
+    """One weekly meeting of a circle, in UTC; its local time never drifts across DST."""
+
+    __table_args__ = (
+        UniqueConstraint("circle_id", "number"),
+        Index("ix_meeting_status_starts_at", "status", "starts_at"),
+        Index("ix_meeting_status_ends_at", "status", "ends_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    circle_id: int = Field(foreign_key="circle.id", index=True)
+    number: int
+    starts_at: datetime = instant(nullable=False)
+    ends_at: datetime = instant(nullable=False)
+    status: str = Field(default="scheduled", max_length=16)
+    reminder_text: str | None = Field(default=None, max_length=1000)
+    reminder_sent_at: datetime | None = instant()
+    preview_sent_at: datetime | None = instant()
+    prompted_at: datetime | None = instant()
+
+
+class Rsvp(SQLModel, table=True):
+    """A learner's yes or no for one meeting."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "signup_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    signup_id: int = Field(foreign_key="signup.id", index=True)
+    attending: bool
+    answered_at: datetime = instant(default_now=True)
+
+
+def meeting_times(
+    first_date: date, start_time: time, weeks: int, duration_min: int, timezone: str
+) -> list[tuple[datetime, datetime]]:
+    """Weekly (start, end) instants in UTC that keep the same local wall-clock time across DST."""
+    zone = ZoneInfo(timezone)
+    times = []
+    for week in range(weeks):
+        local = datetime.combine(first_date + timedelta(weeks=week), start_time, tzinfo=zone)
+        # A wall-clock time skipped by a DST jump is moved forward, as clocks are.
+        local = local.astimezone(UTC).astimezone(zone)
+        starts = local.astimezone(UTC)
+        times.append((starts, starts + timedelta(minutes=duration_min)))
+    return times

@@ -1,0 +1,40 @@
+"""What facilitators and learners tell us: meeting reflections and end-of-circle surveys."""
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.columns import instant
+
+
+class Reflection(SQLModel, table=True):
+    """A facilitator's plus/delta on one meeting."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    rating: int | None = None
+    attendance: int | None = None
+    went_well: str | None = Field(default=None, max_length=500)
+    to_change: str | None = Field(default=None, max_length=500)
+    recap_sent_at: datetime | None = instant()
+    created_at: datetime = instant(default_now=True)
+
+
+class SurveyResponse(SQLModel, table=True):
+    """A learner's or facilitator's answers after the last meeting."""
+
+    __table_args__ = (UniqueConstraint("circle_id", "person_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    circle_id: int = Field(foreign_key="circle.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(max_length=16)
+    goal_met: int | None = None
+    worked_well: str | None = Field(default=None, max_length=500)
+    improve: str | None = Field(default=None, max_length=500)
+    next_steps: str | None = Field(default=None, max_length=500)
+    created_at: datetime = instant(default_now=True)

@@ -1,0 +1,148 @@
+"""Fixtures: a real database and Redis (servers when configured, embedded otherwise), fakes at
+the HTTP boundary, signed-webhook drivers, and an RQ worker in burst mode."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import responses
+from rq import SimpleWorker
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from bot import queue
+from bot.config import Settings, use_settings
+from bot.db import get_engine, reset_engine
+from tests.support import drivers
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.twilio_api import TwilioAPI
+
+
+@pytest.fixture(scope="session")
+def fake_telegram():
+    with FakeTelegram(username=drivers.BOT_USERNAME) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+def make_settings(instance_dir: Path, telegram_url: str, **overrides) -> Settings:
+    """Settings as a deployment with both providers configured would have them."""
+    values = dict(
+        database_url=os.environ.get("DATABASE_URL", ""),
+        redis_url=os.environ.get("REDIS_URL", ""),
+        instance_path=instance_dir,
+        public_base_url=drivers.PUBLIC_BASE_URL,
+        twilio_account_sid=drivers.TWILIO_SID,
+        twilio_auth_token=drivers.TWILIO_TOKEN,
+        twilio_sms_from=drivers.SMS_FROM,
+        twilio_whatsapp_from=drivers.WHATSAPP_FROM,
+        twilio_api_base_url="",
+        telegram_bot_token=drivers.TELEGRAM_TOKEN,
+        telegram_bot_username=drivers.BOT_USERNAME,
+        telegram_webhook_secret=drivers.TELEGRAM_SECRET,
+        telegram_api_base_url=telegram_url,
+        outbox="providers",
+        # Tests must not wait on the real sending rates.
+        sms_rate_per_second=10000.0,
+        telegram_rate_per_second=10000.0,
+        telegram_group_rate_per_minute=600000.0,
+    )
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture(scope="session")
+def database(instance_dir, fake_telegram):
+    """Migrate a fresh database once per run."""
+    use_settings(make_settings(instance_dir, fake_telegram.url))
+    reset_engine()
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    from alembic import command
+    from alembic.config import Config
+
+    from bot.config import ROOT
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    command.upgrade(config, "head")
+    yield engine
+    reset_engine()
+
+
+def clean_database(engine) -> None:
+    tables = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def settings(database, instance_dir, fake_telegram):
+    """Fresh settings, empty tables and an empty Redis for each test."""
+    current = make_settings(instance_dir, fake_telegram.url)
+    use_settings(current)
+    clean_database(database)
+    queue.reset()
+    queue.connection().flushdb()
+    fake_telegram.clear()
+    yield current
+
+
+@pytest.fixture
+def app(settings):
+    from app import create_app
+
+    application = create_app(settings)
+    application.testing = True
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def twilio_api():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield TwilioAPI(mock)
+
+
+@pytest.fixture
+def run_jobs(settings):
+    """Run every queued job with a real RQ worker in burst mode, as production workers do."""
+
+    def run() -> None:
+        worker = SimpleWorker(
+            [queue.queue(name) for name in queue.QUEUES], connection=queue.connection()
+        )
+        worker.work(burst=True)
+
+    return run
+
+
+@pytest.fixture
+def sms_user(client, twilio_api):
+    return lambda number: drivers.PhoneUser(client, twilio_api, number)
+
+
+@pytest.fixture
+def whatsapp_user(client, twilio_api):
+    return lambda number: drivers.PhoneUser(client, twilio_api, number, whatsapp=True)
+
+
+@pytest.fixture
+def telegram_user(client, fake_telegram):
+    return lambda user_id, name="Ann": drivers.TelegramUser(client, fake_telegram, user_id, name)

@@ -1,0 +1,111 @@
+"""Drivers that talk to the bot as the providers do: signed webhooks in, provider calls out."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+from twilio.request_validator import RequestValidator
+
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.twilio_api import TwilioAPI
+
+PUBLIC_BASE_URL = "https://circlebot.test"
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "test-auth-token"
+TELEGRAM_TOKEN = "123456:TEST-TOKEN"
+TELEGRAM_SECRET = "test-webhook-secret"
+BOT_USERNAME = "circlebot_test_bot"
+SMS_FROM = "+15550000000"
+WHATSAPP_FROM = "whatsapp:+15550000001"
+
+_update_ids = itertools.count(1000)
+
+
+def signed_twilio_post(client, path: str, form: dict[str, str], token: str = TWILIO_TOKEN):
+    """Post a form to our Twilio webhook with the signature Twilio would compute."""
+    signature = RequestValidator(token).compute_signature(PUBLIC_BASE_URL + path, form)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def telegram_post(client, update: dict, secret: str = TELEGRAM_SECRET):
+    """Post an update to our Telegram webhook with the secret Telegram would send."""
+    return client.post(
+        "/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+    )
+
+
+class PhoneUser:
+    """Someone texting the bot by SMS or WhatsApp."""
+
+    def __init__(self, client, twilio: TwilioAPI, number: str, whatsapp: bool = False) -> None:
+        self.client, self.twilio, self.number, self.whatsapp = client, twilio, number, whatsapp
+        self.address = f"whatsapp:{number}" if whatsapp else number
+        self.handle = f"{'whatsapp' if whatsapp else 'sms'}:{number}"
+
+    def says(self, text: str, **extra: str) -> str:
+        """Send a message; returns its MessageSid (post it again to replay it)."""
+        sid = extra.pop("MessageSid", None) or "SM" + uuid.uuid4().hex
+        form = {
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
+            "AccountSid": TWILIO_SID,
+            "From": self.address,
+            "To": WHATSAPP_FROM if self.whatsapp else SMS_FROM,
+            "Body": text,
+            "NumMedia": "0",
+            "NumSegments": "1",
+        } | extra
+        response = signed_twilio_post(self.client, "/webhooks/twilio", form)
+        assert response.status_code == 200, response.data
+        return sid
+
+    def replies(self) -> list[str]:
+        """Every message the bot sent this person, in order."""
+        return self.twilio.to(self.address)
+
+    def last_reply(self) -> str:
+        replies = self.replies()
+        assert replies, f"nothing was sent to {self.address}"
+        return replies[-1]
+
+
+class TelegramUser:
+    """Someone writing to the bot on Telegram, directly or in a group."""
+
+    def __init__(self, client, telegram: FakeTelegram, user_id: int, first_name: str = "Ann"):
+        self.client, self.telegram, self.user_id = client, telegram, user_id
+        self.first_name = first_name
+        self.handle = f"telegram:{user_id}"
+
+    def update(self, text: str, chat: dict | None = None) -> dict:
+        """The update Telegram would send for this text."""
+        update_id = next(_update_ids)
+        sender = {"id": self.user_id, "is_bot": False, "first_name": self.first_name}
+        chat = chat or {"id": self.user_id, "type": "private", "first_name": self.first_name}
+        message = {"message_id": update_id, "from": sender, "chat": chat, "date": 1790000000}
+        message["text"] = text
+        if text.startswith("/"):
+            length = len(text.split(" ", 1)[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return {"update_id": update_id, "message": message}
+
+    def says(self, text: str) -> dict:
+        update = self.update(text)
+        response = telegram_post(self.client, update)
+        assert response.status_code == 200, response.data
+        return update
+
+    def says_in(self, group_id: int, text: str, title: str = "Team chat") -> dict:
+        update = self.update(text, chat={"id": group_id, "type": "group", "title": title})
+        response = telegram_post(self.client, update)
+        assert response.status_code == 200, response.data
+        return update
+
+    def replies(self) -> list[str]:
+        return self.telegram.sent_texts(chat_id=self.user_id)
+
+    def last_reply(self) -> str:
+        replies = self.replies()
+        assert replies, f"nothing was sent to telegram:{self.user_id}"
+        return replies[-1]

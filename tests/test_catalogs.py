@@ -1,0 +1,69 @@
+"""Every text key used in code exists in English and Swahili, and both catalogs match."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import LANGUAGES, catalog
+from conversations.flows import FLOWS
+from conversations.parsers import HINT_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ["app.py", "bot", "handlers", "conversations", "jobs", "models"]
+# t("key", ...), ctx.say("key", ...), ask="key", hint="key", refusal="key", plus "key" constants.
+KEY_USE = re.compile(
+    r"""(?:\bt\(|\.say\(|\bask=|\bhint=|\brefusal=|Reask\()\s*["']([a-z_]+\.[a-z_.]+)["']"""
+)
+KEY_LITERAL = re.compile(r"""["']((?:help|hint|parse|stop|start|lang|exit|group|auth|dialog|error)\.[a-z_]+)["']""")
+
+
+def keys_used_in_code() -> set[str]:
+    keys = set()
+    for name in SOURCES:
+        path = ROOT / name
+        for file in [path] if path.is_file() else path.rglob("*.py"):
+            source = file.read_text()
+            keys |= set(KEY_USE.findall(source)) | set(KEY_LITERAL.findall(source))
+    keys |= set(HINT_KEYS)
+    keys |= {step.ask for flow in FLOWS for step in flow.steps}
+    return keys
+
+
+def test_the_scan_finds_keys():
+    assert {"stop.confirmed", "help.intro", "lang.ask", "parse.yes_no"} <= keys_used_in_code()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_key_used_in_code_exists(language):
+    missing = keys_used_in_code() - set(catalog(language))
+    assert missing == set()
+
+
+def test_both_catalogs_have_the_same_keys():
+    assert set(catalog("en")) == set(catalog("sw"))
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_translations_use_the_same_placeholders():
+    english, swahili = catalog("en"), catalog("sw")
+    different = {k for k in english if placeholders(english[k]) != placeholders(swahili.get(k, ""))}
+    assert different == set()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_texts_without_placeholders_fit_one_sms(language):
+    from bot.sms import segments
+
+    too_long = {
+        key: segments(text)
+        for key, text in catalog(language).items()
+        if not placeholders(text) and segments(text) > 1 and not key.startswith("help.group")
+    }
+    assert too_long == {}

@@ -1,0 +1,176 @@
+"""End to end: real gunicorn, rq worker and tick processes against fake providers on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from twilio.request_validator import RequestValidator
+
+from tests.support import drivers
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_twilio import FakeTwilio
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Deployment:
+    """The bot's processes, started from the Procfile's commands with test providers."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env, self.port = env, port
+        self.base = f"http://127.0.0.1:{port}"
+        self.processes: list[subprocess.Popen] = []
+        self.logs = env["INSTANCE_PATH"]
+
+    def spawn(self, name: str, *command: str) -> subprocess.Popen:
+        log = open(Path(self.logs) / f"{name}.log", "ab")
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.processes.append(process)
+        return process
+
+    def start(self) -> None:
+        self.spawn(
+            "web", str(BIN / "gunicorn"), "app:create_app()", "--bind", f"127.0.0.1:{self.port}",
+            "--workers", "2",
+        )  # fmt: skip
+        self.spawn(
+            "worker", str(BIN / "rq"), "worker", "--with-scheduler", "-c", "bot.rq_settings",
+            "high", "default", "low",
+        )  # fmt: skip
+        wait_for(self._ready, what="the web process to be ready")
+
+    def _ready(self) -> bool:
+        try:
+            return requests.get(self.base + "/readyz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def tick(self) -> str:
+        return subprocess.run(
+            [str(BIN / "flask"), "--app", "app", "tick", "--json"],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+
+    def sms(self, number: str, text: str) -> requests.Response:
+        form = {"MessageSid": "SM" + os.urandom(16).hex(), "From": number,
+                "To": drivers.SMS_FROM, "Body": text, "AccountSid": drivers.TWILIO_SID}  # fmt: skip
+        url = self.env["PUBLIC_BASE_URL"] + "/webhooks/twilio"
+        signature = RequestValidator(drivers.TWILIO_TOKEN).compute_signature(url, form)
+        return requests.post(
+            self.base + "/webhooks/twilio", data=form, headers={"X-Twilio-Signature": signature},
+            timeout=5,
+        )  # fmt: skip
+
+    def telegram(self, update: dict) -> requests.Response:
+        return requests.post(
+            self.base + "/webhooks/telegram", json=update, timeout=5,
+            headers={"X-Telegram-Bot-Api-Secret-Token": drivers.TELEGRAM_SECRET},
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def deployment(settings, instance_dir):
+    with FakeTwilio() as twilio, FakeTelegram(username=drivers.BOT_USERNAME) as telegram:
+        port = free_port()
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("TWILIO_", "TELEGRAM_", "OUTBOX"))
+        } | {
+            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            "INSTANCE_PATH": str(instance_dir),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "TWILIO_ACCOUNT_SID": drivers.TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": drivers.TWILIO_TOKEN,
+            "TWILIO_SMS_FROM": drivers.SMS_FROM,
+            "TWILIO_WHATSAPP_FROM": drivers.WHATSAPP_FROM,
+            "TWILIO_API_BASE_URL": twilio.url,
+            "TELEGRAM_BOT_TOKEN": drivers.TELEGRAM_TOKEN,
+            "TELEGRAM_BOT_USERNAME": drivers.BOT_USERNAME,
+            "TELEGRAM_WEBHOOK_SECRET": drivers.TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE_URL": telegram.url,
+            "SMS_RATE_PER_SECOND": "1000",
+        }
+        if settings.database_url:
+            env["DATABASE_URL"] = settings.database_url
+        else:
+            env["DATABASE_URL"] = settings.sqlalchemy_url
+        if settings.redis_url:
+            env["REDIS_URL"] = settings.redis_url
+        bot = Deployment(env, port)
+        bot.twilio, bot.telegram_api = twilio, telegram
+        try:
+            bot.start()
+            yield bot
+        finally:
+            bot.stop()
+
+
+def test_sms_help_round_trip_through_real_processes(deployment):
+    response = deployment.sms("+15557770001", "HELP")
+    assert response.status_code == 200
+    bodies = wait_for(
+        lambda: deployment.twilio.sent_bodies("+15557770001"), what="the HELP reply by SMS"
+    )
+    assert "circlebot commands" in bodies[0]
+
+
+def test_telegram_group_help_round_trip_through_real_processes(deployment):
+    ann = drivers.TelegramUser(None, deployment.telegram_api, 31337)
+    update = ann.update(
+        f"/help@{drivers.BOT_USERNAME}", chat={"id": -100987, "type": "group", "title": "Team"}
+    )
+    assert deployment.telegram(update).status_code == 200
+    texts = wait_for(
+        lambda: deployment.telegram_api.sent_texts(chat_id=-100987), what="the group reply"
+    )
+    assert "/link CODE" in texts[0]
+
+
+def test_after_stop_a_contact_hears_nothing_more(deployment):
+    number = "+15557770002"
+    deployment.sms(number, "STOP")
+    wait_for(lambda: deployment.twilio.sent_bodies(number), what="the STOP confirmation")
+    for text in ("HELP", "hello", "LANG sw"):
+        assert deployment.sms(number, text).status_code == 200
+    # Give the worker time to handle them, and let a tick recover anything pending.
+    time.sleep(2)
+    deployment.tick()
+    time.sleep(1)
+    assert len(deployment.twilio.sent_bodies(number)) == 1
+    assert "START" in deployment.twilio.sent_bodies(number)[0]

@@ -1,0 +1,238 @@
+"""Keywords for everyone, through signed webhooks and a real RQ worker (PRODUCT "Everyone")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import select
+
+from bot import outbox, queue
+from bot.db import session_scope
+from bot.identity import find_contact
+from bot.cli import create_circle, create_team
+from models.message import OUT, SUPPRESSED, Message
+
+
+def contact_of(channel: str, address: str):
+    with session_scope() as session:
+        return find_contact(session, channel, address)
+
+
+def test_help_tells_a_newcomer_how_to_find_a_circle(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("HELP")
+    run_jobs()
+    assert alice.replies() == [alice.last_reply()]
+    assert "CIRCLES" in alice.last_reply()
+    assert "STOP" in alice.last_reply()
+    assert "NEW:" not in alice.last_reply()
+
+
+def test_help_shows_a_facilitator_the_facilitator_commands(sms_user, run_jobs):
+    with session_scope() as session:
+        team, _ = create_team(session, "Nakuru", "Africa/Nairobi", ("sms", "+15550099"))
+        create_circle(
+            session, team, ("sms", "+15550002"), name="Python", course="Python", venue="Library",
+            city="Nakuru", first=datetime(2026, 12, 1, 18, 0),
+        )  # fmt: skip
+    facilitator = sms_user("+15550002")
+    facilitator.says("help")
+    organizer = sms_user("+15550099")
+    organizer.says("Help")
+    run_jobs()
+    assert "NEW:" in facilitator.last_reply()
+    assert "INVITE" not in facilitator.last_reply()
+    assert "INVITE" in organizer.last_reply()
+
+
+def test_help_survives_a_typo(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("HLEP")
+    run_jobs()
+    assert "circlebot commands" in alice.last_reply()
+
+
+def test_stop_confirms_once_and_then_nothing_more_is_sent(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("HELP")
+    run_jobs()
+    with session_scope() as session:
+        contact = find_contact(session, "sms", "+15550001")
+        # A bulk message already waiting in the low queue when STOP arrives.
+        outbox.to_contact(session, contact, "Reminder: circle tomorrow", queue_name=queue.LOW)
+    alice.says("STOP")
+    run_jobs()
+    assert len(alice.replies()) == 2
+    assert "START" in alice.last_reply()
+    alice.says("HELP")
+    alice.says("STOP")
+    alice.says("what time is the meeting?")
+    run_jobs()
+    assert len(alice.replies()) == 2
+    with session_scope() as session:
+        reminder = session.exec(select(Message).where(Message.body == "Reminder: circle tomorrow")).one()
+        assert reminder.status == SUPPRESSED
+
+
+def test_a_stop_word_counts_only_as_the_whole_message(sms_user, run_jobs):
+    bob, cara, dan = sms_user("+15550002"), sms_user("+15550003"), sms_user("+15550004")
+    bob.says("Stop.")
+    cara.says("CANCEL MEETING")
+    dan.says("stop sending me the old time")
+    run_jobs()
+    assert contact_of("sms", "+15550002").opted_out_at is not None
+    assert contact_of("sms", "+15550003").opted_out_at is None
+    assert contact_of("sms", "+15550004").opted_out_at is None
+    assert "Sorry, I didn't get that" in cara.last_reply()
+    assert "Sorry, I didn't get that" in dan.last_reply()
+
+
+def test_every_carrier_opt_out_word_stops(sms_user, run_jobs):
+    words = ["STOPALL", "unsubscribe", "Cancel", "END", "quit", "OPTOUT", "revoke!"]
+    for index, word in enumerate(words):
+        sms_user(f"+1555010{index}").says(word)
+    run_jobs()
+    for index, _ in enumerate(words):
+        assert contact_of("sms", f"+1555010{index}").opted_out_at is not None
+
+
+def test_start_resumes_after_stop(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("STOP")
+    run_jobs()
+    alice.says("START")
+    run_jobs()
+    assert "Welcome back" in alice.last_reply()
+    alice.says("HELP")
+    run_jobs()
+    assert "circlebot commands" in alice.last_reply()
+
+
+def test_yes_while_stopped_resumes(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("STOP")
+    run_jobs()
+    alice.says("yes")
+    run_jobs()
+    assert "Welcome back" in alice.last_reply()
+    assert contact_of("sms", "+15550001").opted_out_at is None
+
+
+def test_exit_leaves_the_dialog_and_says_so(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("LANG")
+    run_jobs()
+    assert "Which language" in alice.last_reply()
+    alice.says("EXIT")
+    run_jobs()
+    assert "we stopped there" in alice.last_reply()
+    alice.says("2")
+    run_jobs()
+    assert "Sorry, I didn't get that" in alice.last_reply()
+    alice.says("exit")
+    run_jobs()
+    assert "nothing to leave" in alice.last_reply()
+
+
+def test_lang_sw_then_the_bot_answers_in_swahili(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("LANG sw")
+    run_jobs()
+    assert alice.last_reply() == "Sawa, nitaandika kwa Kiswahili."
+    alice.says("HELP")
+    run_jobs()
+    assert alice.last_reply().startswith("Amri za circlebot")
+    alice.says("habari")
+    run_jobs()
+    assert alice.last_reply().startswith("Samahani, sikuelewa")
+    alice.says("LUGHA en")
+    run_jobs()
+    assert alice.last_reply() == "OK, I'll write in English."
+
+
+def test_lang_alone_asks_and_reasks_until_it_gets_an_answer(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("LANG")
+    run_jobs()
+    alice.says("7")
+    run_jobs()
+    assert "from 1 to 2" in alice.last_reply()
+    assert "Which language" in alice.last_reply()
+    alice.says("kiswahili")
+    run_jobs()
+    assert alice.last_reply() == "Sawa, nitaandika kwa Kiswahili."
+
+
+def test_lang_with_an_unknown_language_lists_the_choices(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("LANG fr")
+    run_jobs()
+    assert "LANG en" in alice.last_reply() and "LANG sw" in alice.last_reply()
+
+
+def test_a_picture_alone_gets_a_kind_reply(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says(
+        "",
+        NumMedia="1",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME1",
+        MediaContentType0="image/jpeg",
+    )
+    run_jobs()
+    assert "only read text" in alice.last_reply()
+
+
+def test_whatsapp_help_round_trip(whatsapp_user, run_jobs, twilio_api):
+    bea = whatsapp_user("+254712345678")
+    bea.says("help")
+    run_jobs()
+    assert "circlebot commands" in bea.last_reply()
+    assert twilio_api.sent[-1]["From"] == "whatsapp:+15550000001"
+
+
+def test_telegram_private_help_and_start(telegram_user, run_jobs):
+    ann = telegram_user(4242)
+    ann.says("/start")
+    run_jobs()
+    assert "circlebot" in ann.last_reply()
+    ann.says("/help")
+    run_jobs()
+    assert "circlebot commands" in ann.last_reply()
+
+
+def test_telegram_group_help_addressed_to_the_bot_is_answered_in_the_group(
+    telegram_user, run_jobs, fake_telegram
+):
+    ann = telegram_user(4242)
+    ann.says_in(-100123, "/help@circlebot_test_bot")
+    ann.says_in(-100123, "/help@some_other_bot")
+    ann.says_in(-100123, "good morning everyone")
+    run_jobs()
+    texts = fake_telegram.sent_texts(chat_id=-100123)
+    assert len(texts) == 1
+    assert "/link CODE" in texts[0]
+    assert ann.replies() == []
+
+
+def test_unlinked_group_is_told_to_link_first(telegram_user, run_jobs, fake_telegram):
+    ann = telegram_user(4242)
+    ann.says_in(-100123, "/week")
+    run_jobs()
+    assert "isn't linked to a team" in fake_telegram.sent_texts(chat_id=-100123)[-1]
+
+
+def test_unknown_text_gets_a_role_aware_hint(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("hello?")
+    run_jobs()
+    assert "CIRCLES" in alice.last_reply()
+
+
+def test_replies_are_outbound_rows_marked_sent(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("HELP")
+    run_jobs()
+    with session_scope() as session:
+        rows = session.exec(select(Message).where(Message.direction == OUT)).all()
+        assert [row.status for row in rows] == ["sent"]
+        assert rows[0].provider_id.startswith("SM")

@@ -1,0 +1,231 @@
+"""Webhooks: signed posts stored and handled once; forgeries refused; garbage never a 5xx."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from bot.db import session_scope
+from models.message import IN, OUT, Message
+from models.teams import GroupChat
+from tests.support import drivers
+
+
+def count(direction: str) -> int:
+    with session_scope() as session:
+        return session.exec(
+            select(func.count()).select_from(Message).where(Message.direction == direction)
+        ).one()
+
+
+def test_a_replayed_sms_is_stored_and_handled_once(client, sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    sid = alice.says("HELP")
+    for _ in range(10):
+        alice.says("HELP", MessageSid=sid)
+    run_jobs()
+    assert count(IN) == 1
+    assert len(alice.replies()) == 1
+
+
+def test_a_replayed_telegram_update_is_stored_and_handled_once(client, telegram_user, run_jobs):
+    ann = telegram_user(777)
+    update = ann.says("/help")
+    for _ in range(10):
+        assert drivers.telegram_post(client, update).status_code == 200
+    run_jobs()
+    assert count(IN) == 1
+    assert len(ann.replies()) == 1
+
+
+def test_twilio_answers_with_empty_twiml_fast(client):
+    form = {"MessageSid": "SM1", "From": "+15550001", "To": drivers.SMS_FROM, "Body": "hi"}
+    response = drivers.signed_twilio_post(client, "/webhooks/twilio", form)
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    assert b"<Response></Response>" in response.data
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+        {"X-Twilio-Signature": ""},
+    ],
+)
+def test_a_forged_twilio_post_is_refused_and_nothing_is_stored(client, headers):
+    form = {"MessageSid": "SM1", "From": "+15550001", "Body": "STOP"}
+    response = client.post("/webhooks/twilio", data=form, headers=headers)
+    assert response.status_code == 403
+    assert count(IN) == 0
+
+
+def test_a_post_signed_with_another_token_is_refused(client):
+    form = {"MessageSid": "SM1", "From": "+15550001", "Body": "HELP"}
+    response = drivers.signed_twilio_post(client, "/webhooks/twilio", form, token="wrong")
+    assert response.status_code == 403
+    assert count(IN) == 0
+
+
+def test_a_signed_form_with_a_changed_field_is_refused(client):
+    form = {"MessageSid": "SM1", "From": "+15550001", "Body": "HELP"}
+    signature = drivers.RequestValidator(drivers.TWILIO_TOKEN).compute_signature(
+        drivers.PUBLIC_BASE_URL + "/webhooks/twilio", form
+    )
+    forged = form | {"Body": "STOP"}
+    response = client.post("/webhooks/twilio", data=forged, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+    assert count(IN) == 0
+
+
+@pytest.mark.parametrize("secret", [None, "", "guess"])
+def test_telegram_without_the_secret_is_refused(client, telegram_user, secret):
+    update = telegram_user(777).update("/help")
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    response = client.post("/webhooks/telegram", json=update, headers=headers)
+    assert response.status_code == 403
+    assert count(IN) == 0
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"Body": "HELP"},
+        {"MessageSid": "SM1"},
+        {"MessageSid": "SM1", "From": "not a number", "Body": "x"},
+        {"MessageSid": "SM1", "From": "", "Body": "x"},
+    ],
+)
+def test_a_malformed_twilio_form_gets_a_4xx(client, form):
+    response = drivers.signed_twilio_post(client, "/webhooks/twilio", form)
+    assert 400 <= response.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"{", b"[]", b"null", b'"text"', b'{"message": {}}', b'{"update_id": "x"}',
+     b'{"update_id": 1, "message": {"chat": 5}}', b"\xff\xfe"],
+)  # fmt: skip
+def test_a_malformed_telegram_body_gets_a_4xx_or_is_ignored(client, body):
+    response = client.post(
+        "/webhooks/telegram",
+        data=body,
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": drivers.TELEGRAM_SECRET},
+    )
+    assert response.status_code in (200, 400)
+    assert count(IN) == 0
+
+
+@pytest.mark.parametrize("form", [{}, {"MessageStatus": "delivered"}])
+def test_a_malformed_status_callback_gets_a_4xx(client, form):
+    response = drivers.signed_twilio_post(client, "/webhooks/twilio/status", form)
+    assert 400 <= response.status_code < 500
+
+
+def test_a_forged_status_callback_is_refused(client):
+    response = client.post(
+        "/webhooks/twilio/status", data={"MessageSid": "SM1", "MessageStatus": "failed"}
+    )
+    assert response.status_code == 403
+
+
+def sent_row():
+    with session_scope() as session:
+        return session.exec(select(Message).where(Message.direction == OUT)).one()
+
+
+def status(client, sid: str, value: str, **extra: str) -> None:
+    form = {"MessageSid": sid, "MessageStatus": value, "AccountSid": drivers.TWILIO_SID} | extra
+    assert drivers.signed_twilio_post(client, "/webhooks/twilio/status", form).status_code == 200
+
+
+def test_delivery_callbacks_in_order_end_delivered(client, sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("HELP")
+    run_jobs()
+    sid = sent_row().provider_id
+    for value in ("queued", "sent", "delivered"):
+        status(client, sid, value)
+    assert sent_row().status == "delivered"
+
+
+def test_a_late_callback_never_moves_a_message_back_from_a_final_state(client, sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("HELP")
+    run_jobs()
+    sid = sent_row().provider_id
+    status(client, sid, "delivered")
+    status(client, sid, "sent")
+    status(client, sid, "queued")
+    status(client, sid, "failed", ErrorCode="30003")
+    assert sent_row().status == "delivered"
+
+
+def test_an_undelivered_callback_records_the_carrier_error(client, sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("HELP")
+    run_jobs()
+    sid = sent_row().provider_id
+    status(client, sid, "undelivered", ErrorCode="30003")
+    row = sent_row()
+    assert row.status == "undelivered"
+    assert "30003" in row.error
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json == {"ok": True, "database": "ok", "redis": "ok"}
+
+
+def test_the_bot_removed_from_a_group_unlinks_it(client, telegram_user, run_jobs):
+    from bot.cli import create_team
+
+    ann = telegram_user(777)
+    ann.says_in(-100555, "/help@circlebot_test_bot")
+    with session_scope() as session:
+        team, _ = create_team(session, "Kisumu", "Africa/Nairobi", ("telegram", "777"))
+        group = session.exec(select(GroupChat)).one()
+        group.team_id = team.id
+    kicked = {
+        "update_id": 99001,
+        "my_chat_member": {
+            "chat": {"id": -100555, "type": "group", "title": "Team chat"},
+            "from": {"id": 777, "is_bot": False, "first_name": "Ann"},
+            "date": 1790000000,
+            "old_chat_member": {"user": {"id": 1, "is_bot": True, "first_name": "bot"}, "status": "member"},
+            "new_chat_member": {"user": {"id": 1, "is_bot": True, "first_name": "bot"}, "status": "kicked", "until_date": 0},
+        },
+    }  # fmt: skip
+    assert drivers.telegram_post(client, kicked).status_code == 200
+    with session_scope() as session:
+        assert session.exec(select(GroupChat)).one().team_id is None
+
+
+def test_a_group_upgraded_to_a_supergroup_keeps_its_link(client, telegram_user):
+    from bot.cli import create_team
+
+    ann = telegram_user(777)
+    ann.says_in(-555, "/help@circlebot_test_bot")
+    with session_scope() as session:
+        team, _ = create_team(session, "Kisumu", "Africa/Nairobi", ("telegram", "777"))
+        session.exec(select(GroupChat)).one().team_id = team.id
+        team_id = team.id
+    migration = {
+        "update_id": 99002,
+        "message": {
+            "message_id": 50,
+            "from": {"id": 777, "is_bot": False, "first_name": "Ann"},
+            "chat": {"id": -555, "type": "group", "title": "Team chat"},
+            "date": 1790000000,
+            "migrate_to_chat_id": -1001234567890,
+        },
+    }
+    assert drivers.telegram_post(client, migration).status_code == 200
+    with session_scope() as session:
+        group = session.exec(select(GroupChat)).one()
+        assert (group.chat_id, group.team_id) == ("-1001234567890", team_id)
