@@ -14,7 +14,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings is not None:
         use_settings(settings)
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     import models  # noqa: F401  (registers the tables)
     from bot.cli import register_commands

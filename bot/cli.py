@@ -296,7 +296,9 @@ def register_commands(app: Flask) -> None:
     def seed_demo(as_json: bool) -> None:
         """Create a demo team, facilitator, circles and learners."""
         data = seed(now())
-        report(data, as_json, f"demo team {data['team']}: join codes {', '.join(data['join_codes'])}")
+        report(
+            data, as_json, f"demo team {data['team']}: join codes {', '.join(data['join_codes'])}"
+        )
 
     for group in (db, team, circle, telegram):
         app.cli.add_command(group)
@@ -348,9 +350,13 @@ def seed(at: datetime) -> dict:
     with session_scope() as session:
         existing = session.exec(select(Team).where(Team.slug == "demo-library")).first()
         if existing is not None:
-            codes = session.exec(select(Circle.join_code).where(Circle.team_id == existing.id)).all()
+            codes = session.exec(
+                select(Circle.join_code).where(Circle.team_id == existing.id)
+            ).all()
             return {"team": existing.slug, "join_codes": list(codes), "created": False}
-        team, link = create_team(session, "Demo Library", "Africa/Nairobi", ("sms", "+254700000001"))
+        team, link = create_team(
+            session, "Demo Library", "Africa/Nairobi", ("sms", "+254700000001")
+        )
         team.slug = "demo-library"
         local_now = at.astimezone(ZoneInfo(team.timezone)).replace(tzinfo=None)
         first = (local_now + timedelta(days=3)).replace(hour=18, minute=0, second=0, microsecond=0)
@@ -390,4 +396,3 @@ def seed(at: datetime) -> dict:
             "join_codes": [c.join_code for c in circles],
             "created": True,
         }
-

@@ -23,7 +23,9 @@ def parse_handle(handle: str) -> tuple[str, str]:
         return channel, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if channel == TELEGRAM and address.lstrip("-").isdigit():
         return channel, address
-    raise ValueError(f"a contact is written sms:+15550001, whatsapp:+15550001 or telegram:12345, not {handle!r}")
+    raise ValueError(
+        f"a contact is written sms:+15550001, whatsapp:+15550001 or telegram:12345, not {handle!r}"
+    )
 
 
 def find_contact(session: Session, channel: str, address: str) -> Contact | None:

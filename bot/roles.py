@@ -21,7 +21,9 @@ class Roles:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(name for name in ("learner", "facilitator", "organizer") if getattr(self, name))
+        return tuple(
+            name for name in ("learner", "facilitator", "organizer") if getattr(self, name)
+        )
 
 
 def roles_of(session: Session, person_id: int) -> Roles:
@@ -42,4 +44,6 @@ def roles_of(session: Session, person_id: int) -> Roles:
             organizer.label("organizer"),
         )
     ).one()
-    return Roles(learner=bool(row.learner), facilitator=bool(row.facilitator), organizer=bool(row.organizer))
+    return Roles(
+        learner=bool(row.learner), facilitator=bool(row.facilitator), organizer=bool(row.organizer)
+    )

@@ -34,7 +34,9 @@ def take(bucket: str, per_second: float, burst: float = 1.0) -> None:
     script = queue.connection().register_script(_TAKE)
     deadline = time.monotonic() + MAX_WAIT_SECONDS
     while True:
-        wait = float(script(keys=[f"circlebot:rate:{bucket}"], args=[per_second, burst, time.time()]))
+        wait = float(
+            script(keys=[f"circlebot:rate:{bucket}"], args=[per_second, burst, time.time()])
+        )
         if wait <= 0 or time.monotonic() + wait > deadline:
             return
         time.sleep(wait)

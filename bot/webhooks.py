@@ -141,7 +141,9 @@ def _group(session: Session, inbound: Inbound) -> GroupChat:
         )
     ).first()
     if group is None:
-        group = GroupChat(channel=inbound.channel, chat_id=inbound.chat_id, title=inbound.chat_title)
+        group = GroupChat(
+            channel=inbound.channel, chat_id=inbound.chat_id, title=inbound.chat_title
+        )
         session.add(group)
         session.flush()
     elif inbound.chat_title and group.title != inbound.chat_title:
@@ -188,7 +190,11 @@ def _migrate(session: Session, group: GroupChat, new_chat_id: str) -> None:
         group.chat_id = new_chat_id
         return
     if group.team_id and not newer.team_id:
-        newer.team_id, newer.linked_at, newer.linked_by = group.team_id, group.linked_at, group.linked_by
+        newer.team_id, newer.linked_at, newer.linked_by = (
+            group.team_id,
+            group.linked_at,
+            group.linked_by,
+        )
     group.team_id, group.linked_at, group.linked_by = None, None, None
 
 

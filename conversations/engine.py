@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from bot.clock import now
 from bot.context import Context
 from bot.i18n import t
-from conversations.parsers import Parsed, ParseContext
+from conversations.parsers import ParseContext, Parsed
 from handlers.words import split_command
 from models.conversation import ACTIVE, Conversation
 
@@ -141,12 +141,16 @@ def route(ctx: Context) -> bool:
         _back(ctx, flow, conversation)
         return True
     step = flow.step(conversation.step)
-    parsed = step.expect(ctx.text, ParseContext(language=ctx.language, now=ctx.now, **_zone(conversation)))
+    parsed = step.expect(
+        ctx.text, ParseContext(language=ctx.language, now=ctx.now, **_zone(conversation))
+    )
     if not parsed.ok:
         _reask(ctx, flow, conversation, step, parsed.hint or "parse.generic", parsed.hint_vars)
         return True
     data = dict(conversation.data)
-    transition = step.then(data, parsed.value) if step.then else Next(data={step.name: parsed.value})
+    transition = (
+        step.then(data, parsed.value) if step.then else Next(data={step.name: parsed.value})
+    )
     _apply(ctx, flow, conversation, step, data, transition)
     return True
 
@@ -157,7 +161,12 @@ def _zone(conversation: Conversation) -> dict[str, str]:
 
 
 def _apply(
-    ctx: Context, flow: Flow, conversation: Conversation, step: Step, data: dict, transition: Transition
+    ctx: Context,
+    flow: Flow,
+    conversation: Conversation,
+    step: Step,
+    data: dict,
+    transition: Transition,
 ) -> None:
     if isinstance(transition, Reask):
         _reask(ctx, flow, conversation, step, transition.hint, transition.values)

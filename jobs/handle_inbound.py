@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from redis.exceptions import LockError
 from sqlalchemy import update
@@ -36,10 +37,9 @@ def run(contact_id: int) -> None:
         while (message_id := _next(contact_id)) is not None:
             _handle(message_id)
     finally:
-        try:
+        # The lock may have expired while we worked; the row claims kept us exact anyway.
+        with suppress(LockError):
             lock.release()
-        except LockError:  # it expired while we worked; the row claims kept us exact
-            pass
 
 
 def _next(contact_id: int) -> int | None:

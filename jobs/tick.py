@@ -79,7 +79,9 @@ def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
     missing = [row for row, exists in zip(rows, present, strict=True) if not exists]
     # A due retry's scheduled job may exist but wait in the scheduler: enqueue it anyway,
     # the claim makes a second run a no-op.
-    due_retries = [row for row, exists in zip(rows, present, strict=True) if exists and row.status == RETRY]
+    due_retries = [
+        row for row, exists in zip(rows, present, strict=True) if exists and row.status == RETRY
+    ]
     with redis.pipeline() as pipe:
         for row in missing + due_retries:
             queue.queue(queue.LOW if row.status == QUEUED else queue.DEFAULT).enqueue(

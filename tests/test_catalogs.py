@@ -18,7 +18,9 @@ SOURCES = ["app.py", "bot", "handlers", "conversations", "jobs", "models"]
 KEY_USE = re.compile(
     r"""(?:\bt\(|\.say\(|\bask=|\bhint=|\brefusal=|Reask\()\s*["']([a-z_]+\.[a-z_.]+)["']"""
 )
-KEY_LITERAL = re.compile(r"""["']((?:help|hint|parse|stop|start|lang|exit|group|auth|dialog|error)\.[a-z_]+)["']""")
+KEY_LITERAL = re.compile(
+    r"""["']((?:help|hint|parse|stop|start|lang|exit|group|auth|dialog|error)\.[a-z_]+)["']"""
+)
 
 
 def keys_used_in_code() -> set[str]:

@@ -47,10 +47,11 @@ class Deployment:
         self.logs = env["INSTANCE_PATH"]
 
     def spawn(self, name: str, *command: str) -> subprocess.Popen:
-        log = open(Path(self.logs) / f"{name}.log", "ab")
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
+        with open(Path(self.logs) / f"{name}.log", "ab") as log:
+            # The child keeps its own copy of the file descriptor.
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         self.processes.append(process)
         return process
 

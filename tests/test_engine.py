@@ -72,7 +72,10 @@ def test_an_invalid_answer_is_reasked_with_the_reason(sms_user, run_jobs):
         alice.says(reply)
         run_jobs()
     replies = alice.replies()
-    assert replies[1] == "That's a bit long. Please keep it under 20 characters.\nPlease write a short answer."
+    assert (
+        replies[1]
+        == "That's a bit long. Please keep it under 20 characters.\nPlease write a short answer."
+    )
     assert replies[3].startswith("Please reply with a number")
     assert replies[4] == "Please reply with a number from 16 to 99.\nPlease reply with a number."
     assert names() == ["Alice"]

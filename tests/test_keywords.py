@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlmodel import select
 
 from bot import outbox, queue
+from bot.cli import create_circle, create_team
 from bot.db import session_scope
 from bot.identity import find_contact
-from bot.cli import create_circle, create_team
 from models.message import OUT, SUPPRESSED, Message
 
 
@@ -70,7 +70,9 @@ def test_stop_confirms_once_and_then_nothing_more_is_sent(sms_user, run_jobs):
     run_jobs()
     assert len(alice.replies()) == 2
     with session_scope() as session:
-        reminder = session.exec(select(Message).where(Message.body == "Reminder: circle tomorrow")).one()
+        reminder = session.exec(
+            select(Message).where(Message.body == "Reminder: circle tomorrow")
+        ).one()
         assert reminder.status == SUPPRESSED
 
 
@@ -236,3 +238,16 @@ def test_replies_are_outbound_rows_marked_sent(sms_user, run_jobs):
         rows = session.exec(select(Message).where(Message.direction == OUT)).all()
         assert [row.status for row in rows] == ["sent"]
         assert rows[0].provider_id.startswith("SM")
+
+
+def test_messages_from_one_contact_are_handled_in_arrival_order(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    for text in ("LANG", "2", "HELP", "LUGHA en", "HELP"):
+        alice.says(text)
+    run_jobs()
+    replies = alice.replies()
+    assert replies[0].startswith("Which language")
+    assert replies[1] == "Sawa, nitaandika kwa Kiswahili."
+    assert replies[2].startswith("Amri za circlebot")
+    assert replies[3] == "OK, I'll write in English."
+    assert replies[4].startswith("circlebot commands")

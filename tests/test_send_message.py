@@ -121,9 +121,7 @@ def test_a_send_left_in_sending_becomes_unknown_and_is_never_resent(run_jobs, tw
     assert twilio_api.attempts == []
 
 
-def test_after_redis_is_flushed_the_next_tick_sends_each_message_exactly_once(
-    run_jobs, twilio_api
-):
+def test_after_redis_is_flushed_the_next_tick_sends_each_message_exactly_once(run_jobs, twilio_api):
     ids = [queue_to("sms", f"+1555000{n}", f"Hello {n}") for n in range(5)]
     queue.connection().flushdb()
     run_jobs()

@@ -74,7 +74,9 @@ def test_a_signed_form_with_a_changed_field_is_refused(client):
         drivers.PUBLIC_BASE_URL + "/webhooks/twilio", form
     )
     forged = form | {"Body": "STOP"}
-    response = client.post("/webhooks/twilio", data=forged, headers={"X-Twilio-Signature": signature})
+    response = client.post(
+        "/webhooks/twilio", data=forged, headers={"X-Twilio-Signature": signature}
+    )
     assert response.status_code == 403
     assert count(IN) == 0
 

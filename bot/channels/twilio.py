@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
 
 import phonenumbers
 import requests
@@ -138,15 +139,22 @@ def _media(form: Mapping[str, str]) -> tuple[Media, ...]:
 
 
 def _client(settings: Settings) -> Client:
-    """Build a REST client with our timeout, pointed at TWILIO_API_BASE_URL when set."""
-    client = Client(
+    """The REST client for these credentials, pointed at TWILIO_API_BASE_URL when set."""
+    return _cached_client(
         settings.twilio_account_sid,
         settings.twilio_auth_token,
-        http_client=TwilioHttpClient(timeout=settings.send_timeout_seconds),
+        settings.twilio_api_base_url.rstrip("/"),
+        settings.send_timeout_seconds,
     )
-    if settings.twilio_api_base_url:
+
+
+@lru_cache(maxsize=4)
+def _cached_client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
+    """Build a client once per process, so that its session keeps connections open."""
+    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+    if base_url:
         # The Messages resource lives on the "api" domain; its paths stay the same.
-        client.api.base_url = settings.twilio_api_base_url.rstrip("/")
+        client.api.base_url = base_url
     return client
 
 
