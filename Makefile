@@ -21,7 +21,7 @@ run: migrate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bot.procfile
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -28,4 +28,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(webhooks)
     app.register_blueprint(health)
     register_commands(app)
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     return app

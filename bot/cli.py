@@ -306,43 +306,49 @@ def register_commands(app: Flask) -> None:
 
 def chat_as(handle: tuple[str, str], lines, *, interactive: bool) -> None:
     """Feed each line to the bot as if sent from `handle`, and print the replies."""
-    from jobs import handle_inbound, send_message
-
-    outbox.ENQUEUE = False  # this process sends its own replies, so they print here
     channel, address = handle
     if interactive:
         click.echo(f"You are {channel}:{address}. Type a message; Ctrl-D to leave.", err=True)
-    for line in lines:
-        text = line.rstrip("\n")
-        if not text.strip():
-            continue
-        with session_scope() as session:
-            contact = contact_for(session, channel, address)
-            contact.last_inbound_at = now()
-            session.add(
-                Message(
-                    direction=IN,
-                    channel=channel,
-                    contact_id=contact.id,
-                    body=text,
-                    provider_id=f"chat:{uuid.uuid4().hex}",
-                    status=RECEIVED,
-                )
+    outbox.ENQUEUE = False  # this process sends its own replies, so they print here
+    try:
+        for line in lines:
+            if line.strip():
+                _chat_line(channel, address, line.rstrip("\n"))
+    finally:
+        outbox.ENQUEUE = True
+
+
+def _chat_line(channel: str, address: str, text: str) -> None:
+    """Record one typed line as an inbound message, handle it, and send the replies here."""
+    from jobs import handle_inbound, send_message
+
+    with session_scope() as session:
+        contact = contact_for(session, channel, address)
+        contact.last_inbound_at = now()
+        session.add(
+            Message(
+                direction=IN,
+                channel=channel,
+                contact_id=contact.id,
+                body=text,
+                provider_id=f"chat:{uuid.uuid4().hex}",
+                status=RECEIVED,
             )
-            contact_id = contact.id
-        handle_inbound.run(contact_id)
-        with session_scope() as session:
-            replies = session.exec(
-                select(Message.id)
-                .where(
-                    Message.contact_id == contact_id,
-                    Message.direction == OUT,
-                    Message.status == QUEUED,
-                )
-                .order_by(Message.id)
-            ).all()
-        for message_id in replies:
-            send_message.run(message_id)
+        )
+        contact_id = contact.id
+    handle_inbound.run(contact_id)
+    with session_scope() as session:
+        replies = session.exec(
+            select(Message.id)
+            .where(
+                Message.contact_id == contact_id,
+                Message.direction == OUT,
+                Message.status == QUEUED,
+            )
+            .order_by(Message.id)
+        ).all()
+    for message_id in replies:
+        send_message.run(message_id)
 
 
 def seed(at: datetime) -> dict:

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     redis_url: str = ""
     instance_path: Path = ROOT / "instance"
     public_base_url: str = "http://localhost:5000"
+    # Behind N reverse proxies that set X-Forwarded-*: trust them for the URL Twilio signed.
+    trusted_proxies: int = 0
 
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""

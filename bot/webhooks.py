@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 webhooks = Blueprint("webhooks", __name__)
 
 HANDLE_JOB = "jobs.handle_inbound.run"
+MAX_BODY = 20000  # far above any provider's limit; a longer body is an attack or a bug
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -31,9 +32,12 @@ def _twiml() -> Response:
 
 def _public_url() -> str:
     """The URL Twilio signed: our public origin plus the path and query it called."""
+    settings = get_settings()
+    if settings.trusted_proxies:
+        return request.url  # ProxyFix has rebuilt it from the proxies' X-Forwarded-* headers
     query = request.query_string.decode()
     path = request.path + (f"?{query}" if query else "")
-    return get_settings().public_base_url.rstrip("/") + path
+    return settings.public_base_url.rstrip("/") + path
 
 
 def _verified_twilio_form() -> dict[str, str]:
@@ -113,7 +117,7 @@ def _record(inbound: Inbound) -> int | None:
                     channel=inbound.channel,
                     contact_id=contact.id,
                     group_chat_id=group.id if group else None,
-                    body=inbound.text[:20000],
+                    body=_clean(inbound.text)[:MAX_BODY],
                     media=[{"url": m.url, "type": m.content_type} for m in inbound.media],
                     provider_id=inbound.provider_id,
                     status=RECEIVED,
@@ -129,6 +133,11 @@ def _record(inbound: Inbound) -> int | None:
         return None  # the provider retried a message we already have
 
 
+def _clean(text: str) -> str:
+    """Drop NUL characters: PostgreSQL text cannot hold them, and no person types them."""
+    return text.replace("\x00", "")
+
+
 def _language(inbound: Inbound) -> str | None:
     hint = (inbound.language_hint or "")[:2].lower()
     return hint if hint in ("en", "sw") else None
@@ -140,14 +149,13 @@ def _group(session: Session, inbound: Inbound) -> GroupChat:
             GroupChat.channel == inbound.channel, GroupChat.chat_id == inbound.chat_id
         )
     ).first()
+    title = _clean(inbound.chat_title or "")[:255] or None
     if group is None:
-        group = GroupChat(
-            channel=inbound.channel, chat_id=inbound.chat_id, title=inbound.chat_title
-        )
+        group = GroupChat(channel=inbound.channel, chat_id=inbound.chat_id, title=title)
         session.add(group)
         session.flush()
-    elif inbound.chat_title and group.title != inbound.chat_title:
-        group.title = inbound.chat_title
+    elif title and group.title != title:
+        group.title = title
     return group
 
 

@@ -16,6 +16,7 @@ from bot.dispatch import dispatch
 from bot.i18n import t
 from models.message import HANDLED, IN, RECEIVED, Message
 from models.people import Contact, Person
+from models.teams import GroupChat
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ def _apologize(message_id: int, error: Exception) -> None:
         message.status, message.handled_at = FAILED_HANDLING, now()
         message.error = f"{type(error).__name__}: {error}"[:500]
         contact = session.get(Contact, message.contact_id)
-        if contact.opted_out_at is None:
-            person = session.get(Person, contact.person_id)
-            outbox.to_contact(session, contact, t("error.sorry", person.language))
+        person = session.get(Person, contact.person_id)
+        sorry = t("error.sorry", person.language)
+        if message.group_chat_id:
+            outbox.to_group(session, session.get(GroupChat, message.group_chat_id), sorry)
+        elif contact.opted_out_at is None:
+            outbox.to_contact(session, contact, sorry)

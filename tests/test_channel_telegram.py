@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -316,6 +317,20 @@ def test_broken_telegram_means_try_again(
     assert telegram.send(to(AMINA), config).outcome == "sent"
 
 
+def test_forked_work_horse_sends_on_its_own_connection(
+    bot_api: FakeTelegram, config: Settings
+) -> None:
+    # RQ forks a work horse per job: it must not reuse its parent's event loop or connections.
+    assert telegram.send(to(AMINA), config).outcome == "sent"
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if telegram.send(to(AMINA), config).outcome == "sent" else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert telegram.send(to(AMINA), config).outcome == "sent"
+    assert len(bot_api.calls("sendMessage")) == 3
+
+
 def test_silent_telegram_times_out_and_means_try_again() -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -340,6 +355,13 @@ def test_group_upgraded_to_supergroup_fails_naming_the_new_chat(
     result = telegram.send(to(GROUP), config)
     assert result.outcome == "failed"
     assert SUPERGROUP in result.error
+
+
+def test_text_over_telegrams_limit_fails_rather_than_retrying(
+    bot_api: FakeTelegram, config: Settings
+) -> None:
+    result = telegram.send(to(AMINA, "x" * 5000), config)
+    assert (result.outcome, result.stop_contact) == ("failed", False)
 
 
 def test_chat_id_that_is_not_a_number_fails(config: Settings) -> None:

@@ -121,8 +121,16 @@ def test_sender_number_is_normalized_to_e164() -> None:
         {"MessageSid": "", "SmsMessageSid": ""},
         {"From": ""},
         {"From": "messenger:1234567890"},
+        {"From": "not a number"},
+        {"From": "whatsapp:hello"},
     ],
-    ids=["no message sid", "no sender", "a channel we do not answer"],
+    ids=[
+        "no message sid",
+        "no sender",
+        "a channel we do not answer",
+        "not a phone number",
+        "not a whatsapp number",
+    ],
 )
 def test_form_that_is_not_a_message_for_us_is_refused(change: dict) -> None:
     assert twilio.parse({**load("sms"), **change}) is None

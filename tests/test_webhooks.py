@@ -231,3 +231,38 @@ def test_a_group_upgraded_to_a_supergroup_keeps_its_link(client, telegram_user):
     with session_scope() as session:
         group = session.exec(select(GroupChat)).one()
         assert (group.chat_id, group.team_id) == ("-1001234567890", team_id)
+
+
+def test_behind_a_trusted_proxy_the_signature_is_checked_against_the_forwarded_url(
+    client, settings
+):
+    settings.trusted_proxies = 1
+    from app import create_app
+
+    proxied = create_app(settings).test_client()
+    form = {"MessageSid": "SM9", "From": "+15550001", "To": drivers.SMS_FROM, "Body": "HELP"}
+    url = "https://bot.example.org/webhooks/twilio"
+    signature = drivers.RequestValidator(drivers.TWILIO_TOKEN).compute_signature(url, form)
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "bot.example.org",
+    }
+    assert proxied.post("/webhooks/twilio", data=form, headers=headers).status_code == 200
+    headers["X-Forwarded-Host"] = "evil.example.org"
+    form["MessageSid"] = "SM10"
+    assert proxied.post("/webhooks/twilio", data=form, headers=headers).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "a\x00b", "x" * 5000, "\u202eolleh", "'; DROP TABLE message; --", "{body} %s {{1}}",
+     "\x07\x1b[31m", "🙂" * 300],
+)  # fmt: skip
+def test_hostile_text_is_stored_and_answered_kindly(sms_user, telegram_user, run_jobs, text):
+    alice, ann = sms_user("+15550001"), telegram_user(4242)
+    alice.says(text)
+    ann.says(text or " ")
+    run_jobs()
+    assert len(alice.replies()) == 1 and len(ann.replies()) == 1
+    assert "Sorry, something went wrong" not in alice.last_reply()

@@ -52,13 +52,13 @@ def verify(url: str, form: Mapping[str, str], signature: str | None, settings: S
 
 
 def parse(form: Mapping[str, str]) -> Inbound | None:
-    """Turn an incoming-message webhook into an Inbound, or None if it is not one."""
+    """Turn an incoming-message webhook into an Inbound, or None if it is not one for us."""
     provider_id = form.get("MessageSid") or form.get("SmsMessageSid")
     sender = form.get("From") or ""
     if not provider_id or not sender:
         return None
     channel, address = _channel_and_address(sender)
-    if channel is None:
+    if channel is None or address is None:
         return None
     body = form.get("Body") or ""
     # A WhatsApp quick-reply tap may carry the label only in ButtonText.
@@ -104,24 +104,23 @@ def send(out: Outbound, settings: Settings) -> SendResult:
     return SendResult.sent(message.sid)
 
 
-def _channel_and_address(sender: str) -> tuple[str | None, str]:
+def _channel_and_address(sender: str) -> tuple[str | None, str | None]:
     """Split a webhook's From into our channel name and an E.164 address."""
     if sender.startswith(WHATSAPP_PREFIX):
         return WHATSAPP, _e164(sender[len(WHATSAPP_PREFIX) :])
     if ":" in sender:
         # Other Twilio channels (messenger:, rcs:, …) are not ones we answer.
-        return None, sender
+        return None, None
     return SMS, _e164(sender)
 
 
-def _e164(number: str) -> str:
-    """Format a phone number as E.164, keeping short codes and sender names as they came."""
+def _e164(number: str) -> str | None:
+    """Format a phone number as E.164, or None if it is not one."""
     try:
-        return phonenumbers.format_number(
-            phonenumbers.parse(number, None), phonenumbers.PhoneNumberFormat.E164
-        )
+        parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
-        return number.strip()
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _media(form: Mapping[str, str]) -> tuple[Media, ...]:

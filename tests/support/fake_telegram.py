@@ -45,6 +45,8 @@ JSON_FIELDS = {
     "link_preview_options",
     "reply_parameters",
 }
+# Telegram refuses longer texts with "message is too long" rather than splitting them.
+TEXT_LIMIT = 4096
 # Status 0 in a scripted failure means: drop the connection without answering.
 DROP_CONNECTION = 0
 METHOD_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
@@ -195,6 +197,11 @@ class FakeTelegram:
         chat_id = params.get("chat_id")
         if not isinstance(chat_id, int):
             return 400, error_body(400, "Bad Request: chat not found")
+        text = params.get("text")
+        if method == "sendMessage" and not str(text or "").strip():
+            return 400, error_body(400, "Bad Request: message text is empty")
+        if method == "sendMessage" and len(str(text)) > TEXT_LIMIT:
+            return 400, error_body(400, "Bad Request: message is too long")
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "from": self.bot,
@@ -202,14 +209,13 @@ class FakeTelegram:
             "date": int(time.time()),
         }
         if method == "sendMessage":
-            if not str(params.get("text") or "").strip():
-                return 400, error_body(400, "Bad Request: message text is empty")
-            message["text"] = params["text"]
+            message["text"] = text
         else:
+            number = message["message_id"]
             message["photo"] = [
                 {
-                    "file_id": f"AgACAgQAAxk{message['message_id']:06d}",
-                    "file_unique_id": f"AQAD{message['message_id']:06d}",
+                    "file_id": f"AgACAgQAAxk{number:06d}",
+                    "file_unique_id": f"AQAD{number:06d}",
                     "width": 1280,
                     "height": 960,
                 },
