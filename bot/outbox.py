@@ -42,19 +42,8 @@ def to_contact(
     queue_name: str = queue.HIGH,
 ) -> Message:
     """Queue a message to a contact; it is sent once the transaction commits."""
-    message = Message(
-        direction=OUT,
-        channel=contact.channel,
-        contact_id=contact.id,
-        body=body,
-        purpose=purpose,
-        dedupe_key=dedupe_key,
-        status=QUEUED,
-    )
-    session.add(message)
-    session.flush()
-    _pending(session).append((queue_name, message.id))
-    return message
+    message = Message(contact_id=contact.id, channel=contact.channel)
+    return _queue(session, message, body, purpose, dedupe_key, queue_name)
 
 
 def to_group(
@@ -67,15 +56,20 @@ def to_group(
     queue_name: str = queue.HIGH,
 ) -> Message:
     """Queue a message to a group chat; it is sent once the transaction commits."""
-    message = Message(
-        direction=OUT,
-        channel=group.channel,
-        group_chat_id=group.id,
-        body=body,
-        purpose=purpose,
-        dedupe_key=dedupe_key,
-        status=QUEUED,
-    )
+    message = Message(group_chat_id=group.id, channel=group.channel)
+    return _queue(session, message, body, purpose, dedupe_key, queue_name)
+
+
+def _queue(
+    session: Session,
+    message: Message,
+    body: str,
+    purpose: str,
+    dedupe_key: str | None,
+    queue_name: str,
+) -> Message:
+    message.direction, message.status = OUT, QUEUED
+    message.body, message.purpose, message.dedupe_key = body, purpose, dedupe_key
     session.add(message)
     session.flush()
     _pending(session).append((queue_name, message.id))

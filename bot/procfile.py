@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from bot import queue
 from bot.config import ROOT
 
 
@@ -58,6 +59,7 @@ def main() -> int:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
+    queue.stop_embedded()
     return 0
 
 

@@ -6,6 +6,7 @@ import fcntl
 import os
 import subprocess
 import time
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,6 +84,17 @@ def connection() -> Redis:
     if _connection is None or _connection[0] != os.getpid():
         _connection = (os.getpid(), Redis.from_url(redis_url()))
     return _connection[1]
+
+
+def stop_embedded() -> None:
+    """Shut the embedded Redis down (end of `make run`, end of a test session); data stays on disk."""
+    if get_settings().redis_url:
+        return
+    url = f"unix://{Path(get_settings().instance_path) / 'redis.sock'}"
+    if _answers(url):
+        with suppress(Exception):  # the server closes the connection as it goes
+            Redis.from_url(url).shutdown(save=True)
+    reset()
 
 
 def reset() -> None:

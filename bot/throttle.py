@@ -29,14 +29,17 @@ return tostring(wait)
 MAX_WAIT_SECONDS = 30.0
 
 
+def try_take(bucket: str, per_second: float, burst: float = 1.0, at: float | None = None) -> float:
+    """Take a token if one is there (returns 0), else return the seconds until one will be."""
+    script = queue.connection().register_script(_TAKE)
+    args = [per_second, burst, time.time() if at is None else at]
+    return float(script(keys=[f"circlebot:rate:{bucket}"], args=args))
+
+
 def take(bucket: str, per_second: float, burst: float = 1.0) -> None:
     """Wait until `bucket` allows one more send, then take it."""
-    script = queue.connection().register_script(_TAKE)
     deadline = time.monotonic() + MAX_WAIT_SECONDS
-    while True:
-        wait = float(
-            script(keys=[f"circlebot:rate:{bucket}"], args=[per_second, burst, time.time()])
-        )
-        if wait <= 0 or time.monotonic() + wait > deadline:
-            return
+    while (wait := try_take(bucket, per_second, burst)) > 0:
+        if time.monotonic() + wait > deadline:
+            return  # never hold a worker forever; the provider's own 429 backs us off
         time.sleep(wait)

@@ -75,6 +75,7 @@ def database(instance_dir, fake_telegram):
     command.upgrade(config, "head")
     yield engine
     reset_engine()
+    queue.stop_embedded()
 
 
 def clean_database(engine) -> None:

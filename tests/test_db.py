@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot.db import make_engine, session_scope
@@ -48,7 +49,7 @@ def test_the_embedded_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(tmp_pat
 
 
 def test_foreign_keys_are_enforced(settings):
-    with pytest.raises(Exception), session_scope() as session:
+    with pytest.raises(IntegrityError), session_scope() as session:
         session.add(Contact(person_id=999999, channel="sms", address="+15550001"))
 
 
