@@ -16,23 +16,24 @@ forgets them, ``POST /__fail`` with ``{"n": 1, "status": 429, "retry_after": 7}`
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import functools
 import itertools
 import json
-import random
 import re
-import signal
-import sys
-import threading
 import time
+from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs
+
+from tests.support.fake_http import (
+    FakeProvider,
+    flatten,
+    process_arguments,
+    serve_until_killed,
+    status_phrase,
+)
 
 BOT_ID = 7000000001
 BOT_USERNAME = "circlebot_test_bot"
@@ -47,13 +48,14 @@ JSON_FIELDS = {
 }
 # Telegram refuses longer texts with "message is too long" rather than splitting them.
 TEXT_LIMIT = 4096
-# Status 0 in a scripted failure means: drop the connection without answering.
-DROP_CONNECTION = 0
 METHOD_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
 
 
-class FakeTelegram:
+class FakeTelegram(FakeProvider):
     """A loopback Bot API that answers getMe, sendMessage, sendPhoto and the webhook calls."""
+
+    error_field = "description"
+    fail_options = ("method", "retry_after", "description")
 
     def __init__(
         self,
@@ -63,54 +65,17 @@ class FakeTelegram:
         username: str = BOT_USERNAME,
         bot_id: int = BOT_ID,
     ) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.token = token  # when set, other tokens get 401 like an unknown bot
         self.bot = {"id": bot_id, "is_bot": True, "first_name": "Circlebot", "username": username}
-        self._lock = threading.Lock()
-        self._requests: list[dict[str, Any]] = []
-        self._failures: list[dict[str, Any]] = []
-        self._failure_rate: dict[str, Any] | None = None
         self._message_ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeTelegram:
-        """Bind a free port on loopback and serve in a daemon thread."""
-        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
-        self._server.daemon_threads = True
-        self._server.fake = self  # type: ignore[attr-defined]
-        self.port = self._server.server_address[1]
-        # A short poll interval lets stop() return at once instead of after half a second.
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
-        threading.Thread(target=serve, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """The value for TELEGRAM_API_BASE_URL (the token is appended to it)."""
-        return f"http://{self.host}:{self.port}/bot"
+        return f"{self.origin}/bot"
 
     # -- what was sent ---------------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Every call received, oldest first: method, path, token, params, files, status."""
-        with self._lock:
-            return list(self._requests)
 
     def calls(self, method: str) -> list[dict[str, Any]]:
         """The calls to one Bot API method that Telegram accepted."""
@@ -128,13 +93,6 @@ class FakeTelegram:
             if text is not None:
                 texts.append(text)
         return texts
-
-    def clear(self) -> None:
-        """Forget the calls received so far and any scripted failures."""
-        with self._lock:
-            self._requests.clear()
-            self._failures.clear()
-            self._failure_rate = None
 
     # -- scripted failures -----------------------------------------------------------------
 
@@ -154,34 +112,11 @@ class FakeTelegram:
             "body": body or error_body(status, description, retry_after),
             "method": method,
         }
-        with self._lock:
-            self._failures.extend(dict(failure) for _ in range(n))
+        self._script_failures(n, failure)
 
-    def fail_rate(
-        self, rate: float, status: int = 500, body: dict[str, Any] | None = None, seed: int = 0
-    ) -> None:
-        """Fail a random share of calls from now on (rate 0 stops it)."""
-        with self._lock:
-            self._failure_rate = (
-                {
-                    "rate": rate,
-                    "status": status,
-                    "body": body or error_body(status),
-                    "random": random.Random(seed),
-                }
-                if rate
-                else None
-            )
-
-    def _take_failure(self, method: str) -> dict[str, Any] | None:
-        with self._lock:
-            for index, failure in enumerate(self._failures):
-                if failure["method"] in (None, method):
-                    return self._failures.pop(index)
-            chance = self._failure_rate
-            if chance and chance["random"].random() < chance["rate"]:
-                return chance
-        return None
+    def failure_body(self, status: int) -> dict[str, Any]:
+        """Telegram's error envelope for a scripted failure with this status."""
+        return error_body(status)
 
     # -- the Bot API -----------------------------------------------------------------------
 
@@ -225,7 +160,7 @@ class FakeTelegram:
         return 200, ok(message)
 
     def handle(self, path: str, params: dict[str, Any], files: dict[str, Any]) -> tuple[int, Any]:
-        """Record a call and answer it, or fail it as scripted."""
+        """Record a call (method, path, token, params, files, status) and answer or fail it."""
         match = METHOD_PATH.match(path)
         method = match["method"] if match else path
         failure = self._take_failure(method)
@@ -247,9 +182,19 @@ class FakeTelegram:
             "response": body,
             "at": time.time(),
         }
-        with self._lock:
-            self._requests.append(record)
+        self._record(record)
         return status, body
+
+    def receive(
+        self, command: str, url: SplitResult, headers: Message, raw: bytes
+    ) -> tuple[int, Any]:
+        """Decode the call as Telegram does (query, JSON, form or multipart), then handle it."""
+        try:
+            params, files = read_body(headers.get("Content-Type", ""), raw)
+        except ValueError:
+            return 400, error_body(400, "Bad Request: can't parse request body")
+        params = _normalize({**flatten(parse_qs(url.query)), **params})
+        return self.handle(url.path, params, files)
 
 
 def ok(result: Any) -> dict[str, Any]:
@@ -269,18 +214,11 @@ def error_body(
     body: dict[str, Any] = {
         "ok": False,
         "error_code": status,
-        "description": description or defaults.get(status) or _phrase(status),
+        "description": description or defaults.get(status) or status_phrase(status),
     }
     if status == 429:
         body["parameters"] = {"retry_after": retry_after or 1}
     return body
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def _chat(chat_id: int) -> dict[str, Any]:
@@ -329,108 +267,16 @@ def read_body(content_type: str, raw: bytes) -> tuple[dict[str, Any], dict[str, 
             else:
                 params[name] = content.decode("utf-8")
         return params, files
-    return _flatten(parse_qs(raw.decode("utf-8"), keep_blank_values=True)), {}
-
-
-def _flatten(query: dict[str, list[str]]) -> dict[str, Any]:
-    """One value per key as a string, several as a list."""
-    return {key: values[0] if len(values) == 1 else values for key, values in query.items()}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Route Bot API calls to the fake, and the /__ paths to its controls."""
-
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, a keep-alive client waits
-    # ~40 ms for the delayed ACK on every call, which would skew send benchmarks.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the tests read .requests; access logs would only be noise
-
-    @property
-    def fake(self) -> FakeTelegram:
-        return self.server.fake  # type: ignore[attr-defined]
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if url.path.startswith("/__"):
-            self._control(url.path, url.query, raw)
-            return
-        try:
-            params, files = read_body(self.headers.get("Content-Type", ""), raw)
-        except ValueError:
-            self._reply(400, error_body(400, "Bad Request: can't parse request body"))
-            return
-        params = _normalize({**_flatten(parse_qs(url.query)), **params})
-        status, body = self.fake.handle(url.path, params, files)
-        if status == DROP_CONNECTION:
-            self.close_connection = True
-            return
-        self._reply(status, body)
-
-    def _control(self, path: str, query: str, raw: bytes) -> None:
-        if path == "/__requests" and self.command == "GET":
-            method = parse_qs(query).get("method", [None])[0]
-            calls = self.fake.requests
-            self._reply(200, [c for c in calls if method is None or c["method"] == method])
-        elif path == "/__requests" and self.command == "DELETE":
-            self.fake.clear()
-            self._reply(200, {"ok": True})
-        elif path == "/__fail" and self.command == "POST":
-            spec = json.loads(raw or b"{}")
-            if "rate" in spec:
-                self.fake.fail_rate(spec["rate"], spec.get("status", 500), spec.get("body"))
-            else:
-                self.fake.fail_next(
-                    spec.get("n", 1),
-                    spec.get("status", 500),
-                    spec.get("body"),
-                    method=spec.get("method"),
-                    retry_after=spec.get("retry_after"),
-                    description=spec.get("description"),
-                )
-            self._reply(200, {"ok": True})
-        else:
-            self._reply(404, {"ok": False, "description": "no such control"})
-
-    def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    return flatten(parse_qs(raw.decode("utf-8"), keep_blank_values=True)), {}
 
 
 def main(argv: list[str] | None = None) -> None:
     """Serve a fake Bot API until killed, printing its URL first."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser = process_arguments(__doc__.splitlines()[0])
     parser.add_argument("--token", default=None, help="answer 401 to any other bot token")
     parser.add_argument("--username", default=BOT_USERNAME)
     args = parser.parse_args(argv)
-    fake = FakeTelegram(args.host, args.port, token=args.token, username=args.username).start()
-    print(fake.url, flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_until_killed(FakeTelegram(args.host, args.port, token=args.token, username=args.username))
 
 
 if __name__ == "__main__":

@@ -17,22 +17,22 @@ forgets them, ``POST /__fail`` with ``{"n": 1, "status": 400, "code": 21610}`` o
 
 from __future__ import annotations
 
-import argparse
 import base64
-import functools
-import json
-import random
 import re
 import secrets
-import signal
-import sys
-import threading
 import time
+from email.message import Message
 from email.utils import formatdate
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs
+
+from tests.support.fake_http import (
+    FakeProvider,
+    flatten,
+    process_arguments,
+    serve_until_killed,
+    status_phrase,
+)
 
 API_VERSION = "2010-04-01"
 MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>AC\w+)/Messages\.json$")
@@ -49,63 +49,27 @@ ERRORS = {
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
 }
-# Status 0 in a scripted failure means: drop the connection without answering.
-DROP_CONNECTION = 0
 
 
-class FakeTwilio:
+class FakeTwilio(FakeProvider):
     """A loopback Twilio REST API that accepts messages and refuses them when told to."""
+
+    error_field = "message"
+    fail_options = ("code", "message")
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, auth_token: str | None = None
     ) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.auth_token = auth_token  # when set, other credentials get 401 (code 20003)
-        self._lock = threading.Lock()
-        self._requests: list[dict[str, Any]] = []
-        self._failures: list[dict[str, Any]] = []
-        self._failure_rate: dict[str, Any] | None = None
         self._opted_out: set[str] = set()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeTwilio:
-        """Bind a free port on loopback and serve in a daemon thread."""
-        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
-        self._server.daemon_threads = True
-        self._server.fake = self  # type: ignore[attr-defined]
-        self.port = self._server.server_address[1]
-        # A short poll interval lets stop() return at once instead of after half a second.
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
-        threading.Thread(target=serve, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeTwilio:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """The value for TWILIO_API_BASE_URL: an origin standing in for https://api.twilio.com."""
-        return f"http://{self.host}:{self.port}"
+        return self.origin
 
     # -- what was sent ---------------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Every call received, oldest first: method, path, account_sid, params, status, sid."""
-        with self._lock:
-            return list(self._requests)
 
     def messages(self) -> list[dict[str, Any]]:
         """The form of every message Twilio accepted."""
@@ -117,10 +81,8 @@ class FakeTwilio:
 
     def clear(self) -> None:
         """Forget calls, scripted failures and opt-outs."""
+        super().clear()
         with self._lock:
-            self._requests.clear()
-            self._failures.clear()
-            self._failure_rate = None
             self._opted_out.clear()
 
     # -- scripted failures -----------------------------------------------------------------
@@ -136,38 +98,23 @@ class FakeTwilio:
     ) -> None:
         """Answer the next n message requests with an error instead."""
         failure = {"status": status, "body": body or error_body(status, code, message)}
-        with self._lock:
-            self._failures.extend(dict(failure) for _ in range(n))
+        self._script_failures(n, failure)
 
-    def fail_rate(
-        self, rate: float, status: int = 500, body: dict[str, Any] | None = None, seed: int = 0
-    ) -> None:
-        """Fail a random share of message requests from now on (rate 0 stops it)."""
-        with self._lock:
-            self._failure_rate = (
-                {
-                    "rate": rate,
-                    "status": status,
-                    "body": body or error_body(status),
-                    "random": random.Random(seed),
-                }
-                if rate
-                else None
-            )
+    def failure_body(self, status: int) -> dict[str, Any]:
+        """Twilio's error JSON for a scripted failure with this status."""
+        return error_body(status)
 
     def opt_out(self, number: str) -> None:
         """Refuse messages to this number with 21610, as the carrier does after STOP."""
         with self._lock:
             self._opted_out.add(number)
 
-    def _take_failure(self) -> dict[str, Any] | None:
-        with self._lock:
-            if self._failures:
-                return self._failures.pop(0)
-            chance = self._failure_rate
-            if chance and chance["random"].random() < chance["rate"]:
-                return chance
-        return None
+    def control(self, path: str, spec: dict[str, Any]) -> bool:
+        """Serve POST /__opt_out, which makes the carrier refuse {"to": number}."""
+        if path != "/__opt_out":
+            return False
+        self.opt_out(spec["to"])
+        return True
 
     # -- the Messages API ------------------------------------------------------------------
 
@@ -238,8 +185,7 @@ class FakeTwilio:
             "sid": body.get("sid") if status == 201 else None,
             "at": time.time(),
         }
-        with self._lock:
-            self._requests.append(record)
+        self._record(record)
         return status, body
 
     def _authorized(self, account_sid: str | None, authorization: str | None) -> bool:
@@ -252,11 +198,18 @@ class FakeTwilio:
             return False
         return user == account_sid and self.auth_token in (None, password)
 
+    def receive(
+        self, command: str, url: SplitResult, headers: Message, raw: bytes
+    ) -> tuple[int, Any]:
+        """Decode the form-encoded call as Twilio does, then handle it."""
+        form = flatten(parse_qs(raw.decode("utf-8"), keep_blank_values=True))
+        return self.handle(command, url.path, headers.get("Authorization"), form)
+
 
 def error_body(status: int, code: int | None = None, message: str | None = None) -> dict[str, Any]:
     """Twilio's JSON for a refused request."""
     code = code or (20429 if status == 429 else status)
-    default = ERRORS.get(code, (status, _phrase(status)))[1]
+    default = ERRORS.get(code, (status, status_phrase(status)))[1]
     return {
         "code": code,
         "message": message or default,
@@ -270,108 +223,12 @@ def _refusal(code: int) -> tuple[int, dict[str, Any]]:
     return status, error_body(status, code)
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-def _flatten(query: dict[str, list[str]]) -> dict[str, Any]:
-    """One value per key as a string, several (MediaUrl) as a list."""
-    return {key: values[0] if len(values) == 1 else values for key, values in query.items()}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Route REST calls to the fake, and the /__ paths to its controls."""
-
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, a keep-alive client waits
-    # ~40 ms for the delayed ACK on every call, which would skew send benchmarks.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the tests read .requests; access logs would only be noise
-
-    @property
-    def fake(self) -> FakeTwilio:
-        return self.server.fake  # type: ignore[attr-defined]
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if url.path.startswith("/__"):
-            self._control(url.path, raw)
-            return
-        form = _flatten(parse_qs(raw.decode("utf-8"), keep_blank_values=True))
-        status, body = self.fake.handle(
-            self.command, url.path, self.headers.get("Authorization"), form
-        )
-        if status == DROP_CONNECTION:
-            self.close_connection = True
-            return
-        self._reply(status, body)
-
-    def _control(self, path: str, raw: bytes) -> None:
-        spec = json.loads(raw or b"{}") if self.command == "POST" else {}
-        if path == "/__requests" and self.command == "GET":
-            self._reply(200, self.fake.requests)
-        elif path == "/__requests" and self.command == "DELETE":
-            self.fake.clear()
-            self._reply(200, {"ok": True})
-        elif path == "/__fail" and self.command == "POST":
-            if "rate" in spec:
-                self.fake.fail_rate(spec["rate"], spec.get("status", 500), spec.get("body"))
-            else:
-                self.fake.fail_next(
-                    spec.get("n", 1),
-                    spec.get("status", 500),
-                    spec.get("body"),
-                    code=spec.get("code"),
-                    message=spec.get("message"),
-                )
-            self._reply(200, {"ok": True})
-        elif path == "/__opt_out" and self.command == "POST":
-            self.fake.opt_out(spec["to"])
-            self._reply(200, {"ok": True})
-        else:
-            self._reply(404, {"ok": False, "message": "no such control"})
-
-    def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Serve a fake Twilio API until killed, printing its URL first."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser = process_arguments(__doc__.splitlines()[0])
     parser.add_argument("--auth-token", default=None, help="answer 401 to any other token")
     args = parser.parse_args(argv)
-    fake = FakeTwilio(args.host, args.port, auth_token=args.auth_token).start()
-    print(fake.url, flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_until_killed(FakeTwilio(args.host, args.port, auth_token=args.auth_token))
 
 
 if __name__ == "__main__":
