@@ -20,7 +20,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     import models  # noqa: F401  (registers the tables)
     from bot.cli import register_commands
-    from bot.webhooks import health, webhooks
+    from bot.health import health
+    from bot.webhooks import webhooks
 
     app = Flask(__name__, instance_path=str(settings.instance_path))
     # Providers post small forms; a huge body is an attack or a mistake.

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from bot import outbox
 from bot.clock import now
-from bot.config import ROOT, get_settings
+from bot.config import ROOT, get_settings, use_settings
 from bot.db import session_scope
 from bot.identity import contact_for, parse_handle
 from models.circles import Circle, Facilitation, Meeting, Signup, meeting_times
@@ -309,13 +309,18 @@ def chat_as(handle: tuple[str, str], lines, *, interactive: bool) -> None:
     channel, address = handle
     if interactive:
         click.echo(f"You are {channel}:{address}. Type a message; Ctrl-D to leave.", err=True)
-    outbox.ENQUEUE = False  # this process sends its own replies, so they print here
+    # This process sends its own replies to the console, so they print here and never reach
+    # a real phone, even where provider credentials are set.
+    settings = get_settings()
+    use_settings(settings.model_copy(update={"outbox": "console"}))
+    outbox.ENQUEUE = False
     try:
         for line in lines:
             if line.strip():
                 _chat_line(channel, address, line.rstrip("\n"))
     finally:
         outbox.ENQUEUE = True
+        use_settings(settings)
 
 
 def _chat_line(channel: str, address: str, text: str) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.channels.base import SMS, TELEGRAM, WHATSAPP
-from bot.i18n import DEFAULT_LANGUAGE
+from bot.config import get_settings
 from models.people import Contact, Person
 
 
@@ -44,7 +44,7 @@ def contact_for(
         return contact
     try:
         with session.begin_nested():
-            person = Person(language=language or DEFAULT_LANGUAGE)
+            person = Person(language=language or get_settings().default_language)
             session.add(person)
             session.flush()
             contact = Contact(person_id=person.id, channel=channel, address=address)

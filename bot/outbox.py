@@ -17,10 +17,18 @@ from models.teams import GroupChat
 
 log = logging.getLogger(__name__)
 
-SEND_JOB = "jobs.send_message.run"
 STOP_CONFIRMATION = "stop_confirm"  # the one message a contact gets as it stops
 # `flask chat` sends its own replies so that they print in its terminal; everyone else enqueues.
 ENQUEUE = True
+
+
+# Replies to a person go ahead of bulk sends; this tells recovery which queue a row belongs on.
+REPLY_PURPOSES = frozenset({"reply", STOP_CONFIRMATION})
+
+
+def queue_for(purpose: str) -> str:
+    """The queue a message of this purpose is sent from."""
+    return queue.HIGH if purpose in REPLY_PURPOSES else queue.LOW
 
 
 def send_job_id(message_id: int, attempts: int) -> str:
@@ -112,7 +120,7 @@ def _enqueue_after_commit(session: Session) -> None:
         with queue.connection().pipeline() as pipe:
             for queue_name, message_id in pending:
                 queue.queue(queue_name).enqueue(
-                    SEND_JOB,
+                    queue.SEND_MESSAGE,
                     message_id,
                     job_id=send_job_id(message_id, 0),
                     result_ttl=300,

@@ -20,6 +20,10 @@ DEFAULT = "default"  # ticks and prompts
 LOW = "low"  # bulk sends: reminders, digests, announcements
 QUEUES = (HIGH, DEFAULT, LOW)
 
+# The jobs, by the dotted names RQ imports them by.
+HANDLE_INBOUND = "jobs.handle_inbound.run"
+SEND_MESSAGE = "jobs.send_message.run"
+
 
 def _embedded_server(folder: Path) -> str:
     """Start (or find) the embedded Redis under `folder` and return its unix-socket URL.

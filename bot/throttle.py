@@ -36,10 +36,11 @@ def try_take(bucket: str, per_second: float, burst: float = 1.0, at: float | Non
     return float(script(keys=[f"circlebot:rate:{bucket}"], args=args))
 
 
-def take(bucket: str, per_second: float, burst: float = 1.0) -> None:
-    """Wait until `bucket` allows one more send, then take it."""
+def take(bucket: str, per_second: float, burst: float = 1.0) -> bool:
+    """Wait until `bucket` allows one more send and take it; False if that would take too long."""
     deadline = time.monotonic() + MAX_WAIT_SECONDS
     while (wait := try_take(bucket, per_second, burst)) > 0:
         if time.monotonic() + wait > deadline:
-            return  # never hold a worker forever; the provider's own 429 backs us off
+            return False
         time.sleep(wait)
+    return True

@@ -5,23 +5,26 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import text, update
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot import queue
 from bot.channels import telegram, twilio
-from bot.channels.base import TELEGRAM, ChatEvent, Inbound
+from bot.channels.base import ChatEvent, Inbound
+from bot.clock import now
 from bot.config import get_settings
-from bot.db import get_engine, session_scope
+from bot.db import session_scope
 from bot.identity import contact_for
+from handlers import chat_events
 from models.message import FINAL, HANDLED, IN, OUT, RECEIVED, Message
 from models.teams import GroupChat
 
 log = logging.getLogger(__name__)
 webhooks = Blueprint("webhooks", __name__)
 
-HANDLE_JOB = "jobs.handle_inbound.run"
 MAX_BODY = 20000  # far above any provider's limit; a longer body is an attack or a bug
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -70,14 +73,18 @@ def twilio_status() -> Response:
         if not form.get("MessageSid"):
             abort(400)
         return _twiml()
+    ours = request.args.get("m", type=int)
+    # Our id (signed, in the callback URL) finds the row even before we stored Twilio's id.
+    match = (
+        (Message.id == ours)
+        & ((Message.provider_id == status.provider_id) | Message.provider_id.is_(None))
+        if ours
+        else Message.provider_id == status.provider_id
+    )
     with session_scope() as session:
         session.execute(
             update(Message)
-            .where(
-                Message.direction == OUT,
-                Message.provider_id == status.provider_id,
-                Message.status.not_in(FINAL),
-            )
+            .where(match, Message.direction == OUT, Message.status.not_in(FINAL))
             .values(status=status.status, error=status.error)
         )
     return _twiml()
@@ -104,33 +111,43 @@ def telegram_update() -> Response:
 
 
 def _record(inbound: Inbound) -> int | None:
-    """Store the message once; a provider's retry of the same id is a no-op (returns None)."""
-    try:
-        with session_scope() as session:
-            contact = contact_for(
-                session, inbound.channel, inbound.address, language=_language(inbound)
-            )
-            group = _group(session, inbound) if inbound.chat_id else None
-            session.add(
-                Message(
-                    direction=IN,
-                    channel=inbound.channel,
-                    contact_id=contact.id,
-                    group_chat_id=group.id if group else None,
-                    body=_clean(inbound.text)[:MAX_BODY],
-                    media=[{"url": m.url, "type": m.content_type} for m in inbound.media],
-                    provider_id=inbound.provider_id,
-                    status=RECEIVED,
-                    created_at=inbound.received_at,
-                )
-            )
-            if not inbound.chat_id:
-                # Group posts don't open WhatsApp's window; direct messages do.
-                contact.last_inbound_at = inbound.received_at
-                session.add(contact)
-            return contact.id
-    except IntegrityError:
-        return None  # the provider retried a message we already have
+    """Store the message once; a provider's retry of the same id stores nothing (None)."""
+    with session_scope() as session:
+        contact = contact_for(
+            session, inbound.channel, inbound.address, language=_language(inbound)
+        )
+        group = _group(session, inbound) if inbound.chat_id else None
+        stored = _insert_once(
+            session,
+            channel=inbound.channel,
+            contact_id=contact.id,
+            group_chat_id=group.id if group else None,
+            body=_clean(inbound.text)[:MAX_BODY],
+            media=[{"url": m.url, "type": m.content_type} for m in inbound.media],
+            provider_id=inbound.provider_id,
+            status=RECEIVED,
+            created_at=inbound.received_at,
+        )
+        if not stored:
+            return None
+        if not inbound.chat_id:
+            # Group posts don't open WhatsApp's window; direct messages do.
+            contact.last_inbound_at = inbound.received_at
+            session.add(contact)
+        return contact.id
+
+
+def _insert_once(session: Session, **row) -> bool:
+    """Insert an inbound row unless its provider id is already stored; True if inserted."""
+    values = {"direction": IN, "purpose": "reply", "attempts": 0, "media": []} | row
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Message)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["direction", "channel", "provider_id"])
+        .returning(Message.id)
+    )
+    return session.execute(statement).first() is not None
 
 
 def _clean(text: str) -> str:
@@ -144,98 +161,44 @@ def _language(inbound: Inbound) -> str | None:
 
 
 def _group(session: Session, inbound: Inbound) -> GroupChat:
-    group = session.exec(
-        select(GroupChat).where(
-            GroupChat.channel == inbound.channel, GroupChat.chat_id == inbound.chat_id
-        )
-    ).first()
+    """The group chat the message was posted in, created on its first message."""
     title = _clean(inbound.chat_title or "")[:255] or None
+    query = select(GroupChat).where(
+        GroupChat.channel == inbound.channel, GroupChat.chat_id == inbound.chat_id
+    )
+    group = session.exec(query).first()
     if group is None:
-        group = GroupChat(channel=inbound.channel, chat_id=inbound.chat_id, title=title)
-        session.add(group)
-        session.flush()
+        try:
+            with session.begin_nested():
+                group = GroupChat(channel=inbound.channel, chat_id=inbound.chat_id, title=title)
+                session.add(group)
+        except IntegrityError:
+            # Two first messages in a new group raced; the other one created it.
+            group = session.exec(query).one()
     elif title and group.title != title:
         group.title = title
     return group
 
 
 def _record_chat_event(event: ChatEvent) -> None:
-    """Apply a group change once: the bot removed unlinks it; a migration moves the link."""
-    try:
-        with session_scope() as session:
-            session.add(
-                Message(
-                    direction=IN,
-                    channel=event.channel,
-                    body=f"[{event.kind}]",
-                    provider_id=event.provider_id,
-                    purpose="chat_event",
-                    status=HANDLED,
-                    handled_at=event.received_at,
-                    created_at=event.received_at,
-                )
-            )
-            session.flush()
-            group = session.exec(
-                select(GroupChat).where(
-                    GroupChat.channel == TELEGRAM, GroupChat.chat_id == event.chat_id
-                )
-            ).first()
-            if event.kind == "bot_removed" and group is not None:
-                group.team_id, group.linked_at, group.linked_by = None, None, None
-            elif event.kind == "migrated" and group is not None and event.new_chat_id:
-                _migrate(session, group, event.new_chat_id)
-    except IntegrityError:
-        return
-
-
-def _migrate(session: Session, group: GroupChat, new_chat_id: str) -> None:
-    """A group became a supergroup: its link follows it to the new chat id."""
-    newer = session.exec(
-        select(GroupChat).where(GroupChat.channel == TELEGRAM, GroupChat.chat_id == new_chat_id)
-    ).first()
-    if newer is None:
-        group.chat_id = new_chat_id
-        return
-    if group.team_id and not newer.team_id:
-        newer.team_id, newer.linked_at, newer.linked_by = (
-            group.team_id,
-            group.linked_at,
-            group.linked_by,
+    """Store the event once and apply it to its group chat."""
+    with session_scope() as session:
+        stored = _insert_once(
+            session,
+            channel=event.channel,
+            body=f"[{event.kind}]",
+            provider_id=event.provider_id,
+            purpose="chat_event",
+            status=HANDLED,
+            handled_at=now(),
+            created_at=event.received_at,
         )
-    group.team_id, group.linked_at, group.linked_by = None, None, None
+        if stored:
+            chat_events.apply(session, event)
 
 
 def _enqueue(contact_id: int) -> None:
     try:
-        queue.enqueue(queue.HIGH, HANDLE_JOB, contact_id)
+        queue.enqueue(queue.HIGH, queue.HANDLE_INBOUND, contact_id)
     except Exception:  # Redis down: the message is stored and tick will enqueue it
         log.warning("could not enqueue handling for contact %s", contact_id)
-
-
-health = Blueprint("health", __name__)
-
-
-@health.get("/healthz")
-def healthz() -> dict:
-    """The process is up."""
-    return {"ok": True}
-
-
-@health.get("/readyz")
-def readyz() -> tuple[dict, int]:
-    """The database and Redis answer."""
-    checks = {}
-    try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as error:
-        checks["database"] = f"error: {type(error).__name__}"
-    try:
-        queue.connection().ping()
-        checks["redis"] = "ok"
-    except Exception as error:
-        checks["redis"] = f"error: {type(error).__name__}"
-    ok = all(value == "ok" for value in checks.values())
-    return {"ok": ok, **checks}, 200 if ok else 503

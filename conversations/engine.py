@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.clock import now
+from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
 from conversations.parsers import ParseContext, Parsed
@@ -65,7 +65,11 @@ class Flow:
     name: str
     steps: list[Step]
     finish: Callable[[Context, dict], None]
-    expires: timedelta = timedelta(hours=24)
+    expires: timedelta | None = None  # default: DIALOG_EXPIRY_HOURS (24 hours)
+
+    @property
+    def lifetime(self) -> timedelta:
+        return self.expires or timedelta(hours=get_settings().dialog_expiry_hours)
 
     def step(self, name: str) -> Step:
         return next(step for step in self.steps if step.name == name)
@@ -82,14 +86,14 @@ def _registry() -> dict[str, Flow]:
     return {flow.name: flow for flow in FLOWS}
 
 
-def active(session: Session, contact_id: int) -> Conversation | None:
-    """The contact's dialog in progress, if any (expired ones count as over)."""
+def active(session: Session, contact_id: int, at: datetime) -> Conversation | None:
+    """The contact's dialog in progress at `at`, if any (expired ones count as over)."""
     conversation = session.exec(
         select(Conversation).where(
             Conversation.contact_id == contact_id, Conversation.status == ACTIVE
         )
     ).first()
-    if conversation is not None and conversation.expires_at <= now():
+    if conversation is not None and conversation.expires_at <= at:
         conversation.status = "expired"
         session.add(conversation)
         session.flush()
@@ -106,7 +110,7 @@ def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -
         flow=flow.name,
         step=flow.steps[0].name,
         data=dict(data or {}),
-        expires_at=ctx.now + flow.expires,
+        expires_at=ctx.now + flow.lifetime,
         created_at=ctx.now,
         updated_at=ctx.now,
     )
@@ -117,7 +121,7 @@ def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -
 
 def end(ctx: Context, *, status: str) -> bool:
     """End the contact's dialog in progress, if any; True when there was one."""
-    conversation = active(ctx.session, ctx.contact.id)
+    conversation = active(ctx.session, ctx.contact.id, ctx.now)
     if conversation is None:
         return False
     conversation.status = status
@@ -129,7 +133,7 @@ def end(ctx: Context, *, status: str) -> bool:
 
 def route(ctx: Context) -> bool:
     """Give the message to the contact's waiting dialog step, if there is one."""
-    conversation = active(ctx.session, ctx.contact.id)
+    conversation = active(ctx.session, ctx.contact.id, ctx.now)
     if conversation is None:
         return False
     flow = _registry().get(conversation.flow)
@@ -229,7 +233,7 @@ def _save(ctx: Context, conversation: Conversation) -> None:
     conversation.updated_at = ctx.now
     # Each answer gives the person another full day to reply.
     flow = _registry()[conversation.flow]
-    conversation.expires_at = ctx.now + flow.expires
+    conversation.expires_at = ctx.now + flow.lifetime
     ctx.session.add(conversation)
     ctx.session.flush()
 
@@ -243,7 +247,7 @@ def _ask(ctx: Context, step: Step, data: Mapping[str, Any]) -> None:
     ctx.send(_question(ctx, step, data))
 
 
-def expire_idle(session: Session, at) -> int:
+def expire_idle(session: Session, at: datetime) -> int:
     """Close dialogs nobody answered in time; returns how many (tick's sweep)."""
     result = session.execute(
         update(Conversation)

@@ -6,17 +6,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.context import Context
+from bot.roles import Roles
 from handlers.words import matches, split_command
 
 
 @dataclass(frozen=True)
 class Command:
-    """A command word (and its Swahili twin), who may use it, and what it does."""
+    """A command word (and its Swahili twin), who may use it, what it does, how HELP shows it."""
 
     words: tuple[str, ...]
     run: Callable[[Context, str], None]
     roles: tuple[str, ...] = ()  # empty: anyone; else one of these roles is needed
+    help: str | None = None  # catalog key of its HELP line
+    suggest: bool = False  # named in the hint to someone whose main role can use it
     refusal: str = "auth.not_allowed"
+
+    def allowed(self, roles: Roles) -> bool:
+        return not self.roles or any(getattr(roles, role) for role in self.roles)
 
 
 # The journeys add their commands here, one line each, in the order they are matched.
@@ -28,9 +34,9 @@ def route(ctx: Context) -> bool:
     word, rest = split_command(ctx.text)
     for command in COMMANDS:
         if matches(word, command.words):
-            if command.roles and not any(getattr(ctx.roles, role) for role in command.roles):
-                ctx.say(command.refusal)
-            else:
+            if command.allowed(ctx.roles):
                 command.run(ctx, rest)
+            else:
+                ctx.say(command.refusal)
             return True
     return False

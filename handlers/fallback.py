@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from bot.context import Context
+from handlers import help as help_text
 
 
 def route(ctx: Context) -> bool:
-    """Hint at the commands that fit this person."""
+    """Hint at the command that fits this person best, and at HELP."""
     if ctx.message.media and not ctx.text:
         ctx.say("hint.media")
         return True
-    roles = ctx.roles
-    if roles.facilitator or roles.organizer:
-        ctx.say("hint.facilitator")
-    elif roles.learner:
-        ctx.say("hint.learner")
+    command = help_text.suggestion(ctx)
+    if command:
+        ctx.say("hint.try", command=command)
     else:
-        ctx.say("hint.newcomer")
+        ctx.say("hint.unknown")
     return True
 
 

@@ -1,27 +1,36 @@
-"""HELP: the commands that fit this person's roles, shortest first."""
+"""HELP and hints: the commands that fit this person's roles, from the command registry."""
 
 from __future__ import annotations
 
 from bot.context import Context
 from bot.i18n import t
+from handlers import commands
 
-# Each role's help line, shown when the person has that role; newcomers see the learner's
-# line so they know how to find a circle.
-ROLE_LINES = (
-    ("learner", "help.learner"),
-    ("facilitator", "help.facilitator"),
-    ("organizer", "help.organizer"),
-)
+# A person's main role decides which command a hint suggests: the most specific one first.
+ROLE_ORDER = ("organizer", "facilitator", "learner")
 
 
 def for_person(ctx: Context) -> str:
-    """Compose the help text for the sender's roles."""
-    roles = ctx.roles
+    """Compose the help text: the commands this person may use, then the keywords for all."""
     lines = [t("help.intro", ctx.language)]
-    shown = [key for role, key in ROLE_LINES if getattr(roles, role)]
-    lines += [t(key, ctx.language) for key in shown or ["help.newcomer"]]
+    lines += [
+        t(command.help, ctx.language)
+        for command in commands.COMMANDS
+        if command.help and command.allowed(ctx.roles)
+    ]
     lines.append(t("help.everyone", ctx.language))
     return "\n".join(lines)
+
+
+def suggestion(ctx: Context) -> str | None:
+    """The one command worth naming to this person in a hint, if any."""
+    held = [role for role in ROLE_ORDER if getattr(ctx.roles, role)]
+    for role in held or [None]:
+        for command in commands.COMMANDS:
+            fits = role in command.roles if role else not command.roles
+            if command.suggest and fits:
+                return command.words[0]
+    return None
 
 
 def for_group(ctx: Context) -> str:

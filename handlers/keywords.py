@@ -6,7 +6,6 @@ from bot import outbox
 from bot.context import Context
 from bot.i18n import LANGUAGE_NAMES, normalize_language, t
 from conversations import engine
-from conversations.parsers import parse_yes_no
 from handlers import help as help_text
 from handlers.words import matches, split_command, whole
 
@@ -15,6 +14,8 @@ STOP_WORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
 )
 START_WORDS = frozenset({"START", "UNSTOP"})
+# While stopped, only a plain YES resumes: an "ok" or a thumbs-up must not undo a STOP.
+RESUME_WORDS = frozenset({"YES", "NDIYO"})
 HELP_WORDS = ("HELP", "MSAADA", "INFO")
 LANG_WORDS = ("LANG", "LUGHA", "LANGUAGE")
 EXIT_WORDS = ("EXIT", "TOKA")
@@ -40,7 +41,7 @@ def stopped_route(ctx: Context) -> bool:
     """Ignore a stopped contact, except that YES resumes it (as carriers allow)."""
     if ctx.contact.opted_out_at is None:
         return False
-    if parse_yes_no(ctx.text) is True:
+    if whole(ctx.text) in RESUME_WORDS:
         resume(ctx)
     return True
 

@@ -7,6 +7,7 @@ from contextlib import suppress
 
 from redis.exceptions import LockError
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot import outbox, queue
@@ -14,7 +15,7 @@ from bot.clock import now
 from bot.db import session_scope
 from bot.dispatch import dispatch
 from bot.i18n import t
-from models.message import HANDLED, IN, RECEIVED, Message
+from models.message import HANDLED, HANDLING_FAILED, IN, RECEIVED, Message
 from models.people import Contact, Person
 from models.teams import GroupChat
 
@@ -22,7 +23,6 @@ log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 120
 WAIT_FOR_LOCK_SECONDS = 60
-FAILED_HANDLING = "error"
 
 
 def run(contact_id: int) -> None:
@@ -36,6 +36,8 @@ def run(contact_id: int) -> None:
         raise RuntimeError(f"contact {contact_id} is busy; RQ retries this job")
     try:
         while (message_id := _next(contact_id)) is not None:
+            # A long backlog must not outlive the lock and let a second worker in.
+            lock.extend(LOCK_SECONDS, replace_ttl=True)
             _handle(message_id)
     finally:
         # The lock may have expired while we worked; the row claims kept us exact anyway.
@@ -69,6 +71,8 @@ def _handle(message_id: int) -> None:
             if claimed != 1:
                 return
             dispatch(session, session.get(Message, message_id))
+    except OperationalError:
+        raise  # the database is away for a moment: the message stays received; RQ retries
     except Exception as error:
         log.exception("handling message %s failed", message_id)
         _apologize(message_id, error)
@@ -80,7 +84,7 @@ def _apologize(message_id: int, error: Exception) -> None:
         message = session.get(Message, message_id)
         if message is None or message.status != RECEIVED:
             return
-        message.status, message.handled_at = FAILED_HANDLING, now()
+        message.status, message.handled_at = HANDLING_FAILED, now()
         message.error = f"{type(error).__name__}: {error}"[:500]
         contact = session.get(Contact, message.contact_id)
         person = session.get(Person, contact.person_id)

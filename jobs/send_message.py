@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from sqlalchemy import or_, update
@@ -21,6 +22,7 @@ from models.message import (
     SENDING,
     SENT,
     SUPPRESSED,
+    UNKNOWN,
     Message,
 )
 from models.people import Contact
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # WhatsApp lets a business write freely only within 24 hours of the person's last message.
 WHATSAPP_WINDOW = timedelta(hours=24)
+# WhatsApp refuses template variables with newlines, tabs or more than four spaces in a row.
+_TEMPLATE_WHITESPACE = re.compile(r"\s*\n\s*|\t| {4,}")
 FIRST_BACKOFF_SECONDS = 15
 MAX_BACKOFF_SECONDS = 30 * 60
 
@@ -43,9 +47,10 @@ def run(message_id: int) -> None:
             return
         if message.next_attempt_at and message.next_attempt_at > now():
             return  # its retry time has not come; the scheduler or tick brings it back
-        buckets = _buckets(session, message, settings)
+        buckets = _buckets(message, settings)
     for bucket, per_second in buckets:
-        throttle.take(bucket, per_second)
+        if not throttle.take(bucket, per_second):
+            return  # a long backlog on this sender: the row stays due and tick re-enqueues it
 
     with session_scope() as session:
         if not _claim(session, message_id):
@@ -70,7 +75,7 @@ def run(message_id: int) -> None:
     _record(message_id, result, settings)
 
 
-def _buckets(session, message: Message, settings: Settings) -> list[tuple[str, float]]:
+def _buckets(message: Message, settings: Settings) -> list[tuple[str, float]]:
     """The rate limits this send counts against."""
     if message.channel == TELEGRAM:
         buckets = [("telegram", settings.telegram_rate_per_second)]
@@ -113,10 +118,12 @@ def _outbound(
                 f"outside WhatsApp's 24-hour window and no template for {message.purpose!r}"
             )
         # Our templates carry the whole text as their one variable.
-        template_vars = {"1": message.body}
+        template_vars = {"1": _TEMPLATE_WHITESPACE.sub(" / ", message.body).strip(" /")}
     callback = None
     if message.channel in (SMS, WHATSAPP):
-        callback = settings.public_base_url.rstrip("/") + "/webhooks/twilio/status"
+        # Our id in the URL lets a callback that beats our own record still find the row.
+        base = settings.public_base_url.rstrip("/")
+        callback = f"{base}/webhooks/twilio/status?m={message.id}"
     return (
         Outbound(
             message_id=message.id,
@@ -142,11 +149,17 @@ def _record(message_id: int, result: SendResult, settings: Settings) -> None:
     with session_scope() as session:
         message = session.get(Message, message_id)
         if result.outcome == "sent":
-            message.status, message.provider_id, message.sent_at = SENT, result.provider_id, now()
-            message.error = None
+            message.provider_id, message.sent_at, message.error = result.provider_id, now(), None
+            if message.status == SENDING:  # a delivery callback may already have moved it on
+                message.status = SENT
             return
+        if message.status != SENDING:
+            return  # a callback already settled it
         message.error = result.error
-        if result.outcome == "retry" and message.attempts < settings.max_send_attempts:
+        if result.outcome == "unknown":
+            message.status = UNKNOWN
+            log.warning("message %s may or may not have gone out: %s", message_id, result.error)
+        elif result.outcome == "retry" and message.attempts < settings.max_send_attempts:
             delay = result.retry_after or min(
                 FIRST_BACKOFF_SECONDS * 2 ** (message.attempts - 1), MAX_BACKOFF_SECONDS
             )
@@ -163,7 +176,7 @@ def _record(message_id: int, result: SendResult, settings: Settings) -> None:
         try:
             queue.queue(queue.DEFAULT).enqueue_at(
                 retry_at,
-                outbox.SEND_JOB,
+                queue.SEND_MESSAGE,
                 message_id,
                 job_id=outbox.send_job_id(message_id, attempts),
             )

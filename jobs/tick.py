@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 STUCK_SENDING = timedelta(minutes=5)
 # Rows younger than this still have their first job in flight; leave them to it.
 RECOVERY_GRACE = timedelta(seconds=30)
-HANDLE_JOB = "jobs.handle_inbound.run"
 RECOVERY_BATCH = 5000
 
 Sweep = Callable[[Session, datetime, Counter], None]
@@ -56,7 +55,8 @@ def mark_unknown(session: Session, at: datetime, queued: Counter) -> None:
 
 
 def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
-    """Re-enqueue due sends whose job is not in Redis (flushed, lost, or a retry whose time came)."""
+    """Re-enqueue due sends that no live job will run (Redis flushed, a job that crashed early,
+    a retry whose time came); a live job for the row is left alone, so nothing piles up."""
     rows = session.execute(
         select(Message.id, Message.status, Message.attempts, Message.purpose)
         .where(
@@ -74,25 +74,27 @@ def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
     redis = queue.connection()
     with redis.pipeline() as pipe:
         for row in rows:
-            pipe.exists(f"rq:job:{outbox.send_job_id(row.id, row.attempts)}")
-        present = pipe.execute()
-    missing = [row for row, exists in zip(rows, present, strict=True) if not exists]
-    # A due retry's scheduled job may exist but wait in the scheduler: enqueue it anyway,
-    # the claim makes a second run a no-op.
-    due_retries = [
-        row for row, exists in zip(rows, present, strict=True) if exists and row.status == RETRY
+            pipe.hget(f"rq:job:{outbox.send_job_id(row.id, row.attempts)}", "status")
+        states = [(state or b"").decode() for state in pipe.execute()]
+    # A due retry still waiting in the scheduler is brought forward: the claim keeps it single.
+    live = {"queued", "started", "deferred"}
+    orphans = [
+        row
+        for row, state in zip(rows, states, strict=True)
+        if state not in live and not (state == "scheduled" and row.status == QUEUED)
     ]
     with redis.pipeline() as pipe:
-        for row in missing + due_retries:
-            queue.queue(queue.LOW if row.status == QUEUED else queue.DEFAULT).enqueue(
-                outbox.SEND_JOB,
+        for row in orphans:
+            queue.queue(outbox.queue_for(row.purpose)).enqueue(
+                queue.SEND_MESSAGE,
                 row.id,
-                job_id=f"{outbox.send_job_id(row.id, row.attempts)}-recovered",
+                job_id=outbox.send_job_id(row.id, row.attempts),
                 result_ttl=300,
+                failure_ttl=7 * 24 * 3600,
                 pipeline=pipe,
             )
         pipe.execute()
-    for row in missing + due_retries:
+    for row in orphans:
         queued[f"recovered:{row.purpose}"] += 1
 
 
@@ -109,7 +111,7 @@ def recover_inbox(session: Session, at: datetime, queued: Counter) -> None:
         .group_by(Message.contact_id)
     ).all()
     for contact_id, count in contacts:
-        queue.enqueue(queue.HIGH, HANDLE_JOB, contact_id)
+        queue.enqueue(queue.HIGH, queue.HANDLE_INBOUND, contact_id)
         queued["recovered:inbound"] += count
 
 

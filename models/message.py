@@ -27,6 +27,7 @@ SENDABLE = (QUEUED, RETRY)
 # Inbound states.
 RECEIVED = "received"
 HANDLED = "handled"
+HANDLING_FAILED = "error"  # a bug met this message: the person got an apology, no retry
 
 
 class Message(SQLModel, table=True):

@@ -331,7 +331,7 @@ def test_forked_work_horse_sends_on_its_own_connection(
     assert len(bot_api.calls("sendMessage")) == 3
 
 
-def test_silent_telegram_times_out_and_means_try_again() -> None:
+def test_telegram_taking_the_request_but_not_answering_is_unknown_never_resent() -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
@@ -339,6 +339,16 @@ def test_silent_telegram_times_out_and_means_try_again() -> None:
         result = telegram.send(
             to(AMINA), provider_settings(telegram_api_base_url=url, send_timeout_seconds=0.3)
         )
+    assert result.outcome == "unknown"
+
+
+def test_telegram_refusing_the_connection_means_try_again() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/bot"
+    result = telegram.send(
+        to(AMINA), provider_settings(telegram_api_base_url=url, send_timeout_seconds=0.3)
+    )
     assert result.outcome == "retry"
 
 

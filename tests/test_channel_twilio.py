@@ -361,8 +361,8 @@ def test_problem_details_errors_are_classified_too() -> None:
 
 @pytest.mark.parametrize(
     "failure",
-    [requests.exceptions.ConnectionError("refused"), requests.exceptions.ReadTimeout("slow")],
-    ids=["connection refused", "timeout"],
+    [requests.exceptions.ConnectionError("refused"), requests.exceptions.ConnectTimeout("no")],
+    ids=["connection refused", "connect timeout"],
 )
 @responses.activate
 def test_unreachable_twilio_means_try_again(failure: Exception) -> None:
@@ -370,6 +370,14 @@ def test_unreachable_twilio_means_try_again(failure: Exception) -> None:
     result = twilio.send(hello(), provider_settings())
     assert result.outcome == "retry"
     assert result.error
+
+
+@responses.activate
+def test_twilio_taking_the_request_but_not_answering_is_unknown_never_resent() -> None:
+    responses.post(MESSAGES_URL, body=requests.exceptions.ReadTimeout("slow"))
+    result = twilio.send(hello(), provider_settings())
+    assert result.outcome == "unknown"
+    assert "did not answer" in result.error
 
 
 @responses.activate

@@ -140,12 +140,12 @@ def test_tick_at_an_instant_reports_what_it_queued(cli):
     assert result == {"at": "2026-12-01T15:00:00+00:00", "queued": {}}
 
 
-def test_chat_answers_help_in_the_terminal(cli, settings):
-    settings.outbox = "console"
+def test_chat_answers_help_in_the_terminal_and_never_texts_a_real_phone(cli, twilio_api):
     result = cli("chat", "--as", "sms:+15550001", input="HELP\nLANG sw\nHELP\n")
-    assert "circlebot commands" in result.stdout
+    assert twilio_api.attempts == []
+    assert "You can reply:" in result.stdout
     assert "Sawa, nitaandika kwa Kiswahili." in result.stdout
-    assert "Amri za circlebot" in result.stdout
+    assert "Unaweza kujibu:" in result.stdout
 
 
 def test_telegram_set_webhook_registers_our_url_and_secret(cli, fake_telegram):

@@ -148,7 +148,7 @@ def test_sms_help_round_trip_through_real_processes(deployment):
     bodies = wait_for(
         lambda: deployment.twilio.sent_bodies("+15557770001"), what="the HELP reply by SMS"
     )
-    assert "circlebot commands" in bodies[0]
+    assert "You can reply:" in bodies[0]
 
 
 def test_telegram_group_help_round_trip_through_real_processes(deployment):

@@ -87,7 +87,7 @@ def test_after_repeated_misses_the_person_is_told_how_to_leave(sms_user, run_job
         alice.says(reply)
         run_jobs()
     assert "EXIT" not in alice.replies()[-2]
-    assert alice.last_reply().endswith("Reply EXIT to stop.")
+    assert alice.last_reply().endswith("Reply EXIT to leave this dialog.")
 
 
 def test_back_returns_to_the_previous_question(sms_user, run_jobs):

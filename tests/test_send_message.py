@@ -206,4 +206,7 @@ def test_whatsapp_inside_the_window_sends_free_text(run_jobs, twilio_api):
 def test_sms_carries_a_status_callback(run_jobs, twilio_api):
     queue_to("sms", "+15550001", "Hi")
     run_jobs()
-    assert twilio_api.sent[0]["StatusCallback"] == "https://circlebot.test/webhooks/twilio/status"
+    message_id = outbound_rows()[0].id
+    assert twilio_api.sent[0]["StatusCallback"] == (
+        f"https://circlebot.test/webhooks/twilio/status?m={message_id}"
+    )

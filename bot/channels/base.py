@@ -76,7 +76,7 @@ class Outbound:
 class SendResult:
     """What happened when we handed a message to the provider."""
 
-    outcome: Literal["sent", "retry", "failed"]
+    outcome: Literal["sent", "retry", "failed", "unknown"]
     provider_id: str | None = None
     error: str | None = None
     retry_after: float | None = None  # seconds the provider asked us to wait
@@ -93,3 +93,8 @@ class SendResult:
     @classmethod
     def failed(cls, error: str, stop_contact: bool = False) -> SendResult:
         return cls("failed", error=error[:500], stop_contact=stop_contact)
+
+    @classmethod
+    def unknown(cls, error: str) -> SendResult:
+        """The request reached the provider but no answer came: it may have been sent."""
+        return cls("unknown", error=error[:500])

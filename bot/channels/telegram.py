@@ -26,6 +26,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
@@ -242,7 +243,12 @@ def _send(out: Outbound, chat_id: int, settings: Settings) -> SendResult:
         return SendResult.failed(f"telegram forbidden: {exc.message}", stop_contact=True)
     except BadRequest as exc:  # a NetworkError subclass, but retrying cannot fix it
         return SendResult.failed(f"telegram bad request: {exc.message}")
-    except NetworkError as exc:  # includes TimedOut, and Telegram's own 5xx answers
+    except TimedOut as exc:
+        if isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return SendResult.retry(f"telegram unreachable: {exc.message}")
+        # The request went out and no answer came: it may have been sent; never resend.
+        return SendResult.unknown(f"telegram did not answer: {exc.message}")
+    except NetworkError as exc:  # refused connections, and Telegram's own 5xx answers
         return SendResult.retry(f"telegram unreachable: {exc.message}")
     except InvalidToken as exc:
         return SendResult.failed(f"telegram rejected the bot token: {exc.message}")

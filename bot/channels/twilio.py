@@ -95,8 +95,12 @@ def send(out: Outbound, settings: Settings) -> SendResult:
         message = _client(settings).messages.create(**_message_params(out, sender))
     except (TwilioRestException, TwilioServiceException) as exc:
         return _rest_error(exc)
+    except requests.ReadTimeout as exc:
+        # Twilio got the request and did not answer in time: it may have sent it, and
+        # resending could text the person twice, so we record it as unknown.
+        return SendResult.unknown(f"twilio did not answer: {exc!r}")
     except (requests.RequestException, TwilioException) as exc:
-        # Timeouts and refused connections: Twilio may never have seen the request.
+        # Refused connections and connect timeouts: Twilio never saw the request.
         return SendResult.retry(f"twilio unreachable: {exc!r}")
     except Exception as exc:  # a send must never crash the job that called it
         log.exception("unexpected error sending message %s via twilio", out.message_id)
