@@ -6,27 +6,24 @@ import json
 import re
 import sys
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot import outbox
 from bot.clock import now
 from bot.config import ROOT, get_settings, use_settings
 from bot.db import session_scope
 from bot.identity import contact_for, parse_handle
-from models.circles import Circle, Facilitation, Meeting, Signup, meeting_times
-from models.codes import new_code
+from models.circles import Meeting, create_circle
 from models.message import IN, OUT, QUEUED, RECEIVED, Message
-from models.people import Person
-from models.teams import FACILITATOR, ORGANIZER, LinkCode, Team, TeamMember
+from models.teams import Team, create_link_code, create_team
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-LINK_CODE_LIFETIME = timedelta(hours=24)
 
 
 def report(data: dict, as_json: bool, human: str) -> None:
@@ -49,119 +46,13 @@ def _handle(value: str) -> tuple[str, str]:
         raise click.BadParameter(str(error)) from error
 
 
-def unique_code(session: Session, column, length: int) -> str:
-    """A fresh code not yet used in `column`."""
-    while True:
-        code = new_code(length)
-        if session.exec(select(column).where(column == code)).first() is None:
-            return code
-
-
-def _slug(session: Session, name: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48] or "team"
-    slug, n = base, 1
-    while session.exec(select(Team.id).where(Team.slug == slug)).first() is not None:
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
-
-
-def create_link_code(session: Session, team_id: int) -> LinkCode:
-    """A one-time code, valid 24 hours, that links a group chat to the team."""
-    link = LinkCode(
-        team_id=team_id,
-        code=unique_code(session, LinkCode.code, 8),
-        expires_at=now() + LINK_CODE_LIFETIME,
-    )
-    session.add(link)
-    session.flush()
-    return link
-
-
-def create_team(
-    session: Session,
-    name: str,
-    timezone: str,
-    organizer: tuple[str, str],
-    language: str = "en",
-    digest: str = "MON 08:00",
-) -> tuple[Team, LinkCode]:
-    """Create a team with its first organizer, invite code and a link code."""
-    day, _, hour_minute = digest.strip().upper().partition(" ")
-    if day not in WEEKDAYS or not re.fullmatch(r"\d{1,2}:\d{2}", hour_minute):
+def parse_digest(text: str) -> tuple[int, int, int]:
+    """Read "MON 08:00" as (weekday, hour, minute)."""
+    day, _, hour_minute = text.strip().upper().partition(" ")
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", hour_minute)
+    if day not in WEEKDAYS or not match or int(match[1]) > 23 or int(match[2]) > 59:
         raise click.BadParameter('write the digest time like "MON 08:00"')
-    hour, minute = (int(part) for part in hour_minute.split(":"))
-    if hour > 23 or minute > 59:
-        raise click.BadParameter('write the digest time like "MON 08:00"')
-    team = Team(
-        name=name,
-        slug=_slug(session, name),
-        timezone=timezone,
-        language=language,
-        digest_weekday=WEEKDAYS.index(day),
-        digest_hour=hour,
-        digest_minute=minute,
-        invite_code=unique_code(session, Team.invite_code, 6),
-    )
-    session.add(team)
-    session.flush()
-    contact = contact_for(session, *organizer, language=language)
-    session.add(TeamMember(team_id=team.id, person_id=contact.person_id, role=ORGANIZER))
-    return team, create_link_code(session, team.id)
-
-
-def create_circle(
-    session: Session,
-    team: Team | None,
-    facilitator: tuple[str, str],
-    *,
-    name: str,
-    course: str,
-    venue: str,
-    city: str,
-    first: datetime,
-    weeks: int = 6,
-    duration: int = 90,
-    timezone: str | None = None,
-    limit: int | None = None,
-    status: str = "open",
-) -> Circle:
-    """Create a circle, its facilitation and its weekly meetings in local wall-clock time."""
-    timezone = timezone or (team.timezone if team else "UTC")
-    circle = Circle(
-        team_id=team.id if team else None,
-        name=name,
-        course=course,
-        venue=venue,
-        city=city,
-        timezone=timezone,
-        language=team.language if team else "en",
-        weekday=first.weekday(),
-        start_time=first.time(),
-        duration_min=duration,
-        first_date=first.date(),
-        weeks=weeks,
-        join_code=unique_code(session, Circle.join_code, 4),
-        signup_limit=limit,
-        status=status,
-    )
-    session.add(circle)
-    session.flush()
-    contact = contact_for(session, *facilitator)
-    session.add(Facilitation(circle_id=circle.id, person_id=contact.person_id))
-    if team is not None:
-        member = session.exec(
-            select(TeamMember).where(
-                TeamMember.team_id == team.id, TeamMember.person_id == contact.person_id
-            )
-        ).first()
-        if member is None:
-            session.add(TeamMember(team_id=team.id, person_id=contact.person_id, role=FACILITATOR))
-    times = meeting_times(circle.first_date, circle.start_time, weeks, duration, timezone)
-    for number, (starts, ends) in enumerate(times, start=1):
-        session.add(Meeting(circle_id=circle.id, number=number, starts_at=starts, ends_at=ends))
-    session.flush()
-    return circle
+    return WEEKDAYS.index(day), int(match[1]), int(match[2])
 
 
 def register_commands(app: Flask) -> None:
@@ -192,8 +83,14 @@ def register_commands(app: Flask) -> None:
     @click.option("--json", "as_json", is_flag=True)
     def team_create(name, timezone, organizer, language, digest, as_json) -> None:
         """Create a team and name its first organizer."""
+        weekday, hour, minute = parse_digest(digest)
         with session_scope() as session:
-            created, link = create_team(session, name, timezone, organizer, language, digest)
+            organizer_contact = contact_for(session, *organizer, language=language)
+            created = create_team(
+                session, name, timezone, organizer_contact.person_id, language=language,
+                digest_weekday=weekday, digest_hour=hour, digest_minute=minute,
+            )  # fmt: skip
+            link = create_link_code(session, created.id, now())
             data = {
                 "id": created.id,
                 "slug": created.slug,
@@ -235,7 +132,7 @@ def register_commands(app: Flask) -> None:
             created = create_circle(
                 session,
                 found,
-                facilitator,
+                contact_for(session, *facilitator).person_id,
                 first=first_local,
                 timezone=_zone(timezone) if timezone else None,
                 limit=limit,
@@ -295,6 +192,8 @@ def register_commands(app: Flask) -> None:
     @click.option("--json", "as_json", is_flag=True)
     def seed_demo(as_json: bool) -> None:
         """Create a demo team, facilitator, circles and learners."""
+        from bot.demo import seed
+
         data = seed(now())
         report(
             data, as_json, f"demo team {data['team']}: join codes {', '.join(data['join_codes'])}"
@@ -354,56 +253,3 @@ def _chat_line(channel: str, address: str, text: str) -> None:
         ).all()
     for message_id in replies:
         send_message.run(message_id)
-
-
-def seed(at: datetime) -> dict:
-    """A demo team in Nairobi with a facilitator, two circles and three learners."""
-    with session_scope() as session:
-        existing = session.exec(select(Team).where(Team.slug == "demo-library")).first()
-        if existing is not None:
-            codes = session.exec(
-                select(Circle.join_code).where(Circle.team_id == existing.id)
-            ).all()
-            return {"team": existing.slug, "join_codes": list(codes), "created": False}
-        team, link = create_team(
-            session, "Demo Library", "Africa/Nairobi", ("sms", "+254700000001")
-        )
-        team.slug = "demo-library"
-        local_now = at.astimezone(ZoneInfo(team.timezone)).replace(tzinfo=None)
-        first = (local_now + timedelta(days=3)).replace(hour=18, minute=0, second=0, microsecond=0)
-        circles = [
-            create_circle(
-                session, team, ("sms", "+254700000002"), name="Python for Beginners",
-                course="Python for Everybody", venue="Nakuru Public Library", city="Nakuru",
-                first=first,
-            ),
-            create_circle(
-                session, team, ("telegram", "100000002"), name="Digital Skills",
-                course="Digital Literacy", venue="Kisumu Library", city="Kisumu",
-                first=first + timedelta(days=1), weeks=8,
-            ),
-        ]  # fmt: skip
-        learners = [
-            ("sms", "+254700000010", "Amina", "Build a website for my shop"),
-            ("whatsapp", "+254700000011", "Brian", "Get a job in tech"),
-            ("telegram", "100000012", "Wanjiru", "Help my children with computers"),
-        ]
-        for index, (channel, address, name, goal) in enumerate(learners):
-            contact = contact_for(session, channel, address)
-            person = session.get(Person, contact.person_id)
-            person.name = name
-            session.add(
-                Signup(
-                    circle_id=circles[index % 2].id,
-                    person_id=person.id,
-                    contact_id=contact.id,
-                    goal=goal,
-                )
-            )
-        return {
-            "team": team.slug,
-            "invite_code": team.invite_code,
-            "link_code": link.code,
-            "join_codes": [c.join_code for c in circles],
-            "created": True,
-        }

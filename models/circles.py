@@ -4,9 +4,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
+from models.codes import unique_code
 from models.columns import instant
+from models.teams import FACILITATOR, Team, add_member
 
 CIRCLE_STATUSES = ("draft", "open", "running", "finished", "cancelled")
 
@@ -99,8 +101,57 @@ def meeting_times(
     times = []
     for week in range(weeks):
         local = datetime.combine(first_date + timedelta(weeks=week), start_time, tzinfo=zone)
-        # A wall-clock time skipped by a DST jump is moved forward, as clocks are.
-        local = local.astimezone(UTC).astimezone(zone)
+        # zoneinfo reads a wall-clock time skipped by a DST jump with the offset before the
+        # jump, so it lands after the jump, as clocks move; a repeated hour takes its first.
         starts = local.astimezone(UTC)
         times.append((starts, starts + timedelta(minutes=duration_min)))
     return times
+
+
+def create_circle(
+    session: Session,
+    team: Team | None,
+    facilitator_id: int,
+    *,
+    name: str,
+    course: str,
+    venue: str,
+    city: str,
+    first: datetime,
+    weeks: int = 6,
+    duration: int = 90,
+    timezone: str | None = None,
+    limit: int | None = None,
+    status: str = "open",
+) -> Circle:
+    """Create a circle, its facilitation and its weekly meetings; `first` is local wall-clock."""
+    timezone = timezone or (team.timezone if team else "UTC")
+    circle = Circle(
+        team_id=team.id if team else None,
+        name=name,
+        course=course,
+        venue=venue,
+        city=city,
+        timezone=timezone,
+        language=team.language if team else "en",
+        weekday=first.weekday(),
+        start_time=first.time(),
+        duration_min=duration,
+        first_date=first.date(),
+        weeks=weeks,
+        join_code=unique_code(session, Circle.join_code, 4),
+        signup_limit=limit,
+        status=status,
+    )
+    session.add(circle)
+    session.flush()
+    session.add(Facilitation(circle_id=circle.id, person_id=facilitator_id))
+    if team is not None:
+        add_member(session, team.id, facilitator_id, FACILITATOR)
+    times = meeting_times(circle.first_date, circle.start_time, weeks, duration, timezone)
+    session.add_all(
+        Meeting(circle_id=circle.id, number=number, starts_at=starts, ends_at=ends)
+        for number, (starts, ends) in enumerate(times, start=1)
+    )
+    session.flush()
+    return circle

@@ -1,14 +1,17 @@
 """Teams, their members, their linked group chats and one-time link codes."""
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
+from models.codes import unique_code
 from models.columns import instant
 
 ORGANIZER = "organizer"
 FACILITATOR = "facilitator"
+LINK_CODE_LIFETIME = timedelta(hours=24)
 
 
 class Team(SQLModel, table=True):
@@ -61,3 +64,64 @@ class LinkCode(SQLModel, table=True):
     code: str = Field(max_length=16, unique=True)
     expires_at: datetime = instant(nullable=False)
     used_at: datetime | None = instant()
+
+
+def team_slug(session: Session, name: str) -> str:
+    """A URL-safe name for the team, numbered when taken: nakuru, nakuru-2."""
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48] or "team"
+    slug, n = base, 1
+    while session.exec(select(Team.id).where(Team.slug == slug)).first() is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_team(
+    session: Session,
+    name: str,
+    timezone: str,
+    organizer_id: int,
+    *,
+    language: str = "en",
+    digest_weekday: int = 0,
+    digest_hour: int = 8,
+    digest_minute: int = 0,
+) -> Team:
+    """Create a team with its first organizer and its facilitator invite code."""
+    team = Team(
+        name=name,
+        slug=team_slug(session, name),
+        timezone=timezone,
+        language=language,
+        digest_weekday=digest_weekday,
+        digest_hour=digest_hour,
+        digest_minute=digest_minute,
+        invite_code=unique_code(session, Team.invite_code, 6),
+    )
+    session.add(team)
+    session.flush()
+    session.add(TeamMember(team_id=team.id, person_id=organizer_id, role=ORGANIZER))
+    return team
+
+
+def create_link_code(session: Session, team_id: int, at: datetime) -> LinkCode:
+    """A one-time code, valid 24 hours from `at`, that links a group chat to the team."""
+    link = LinkCode(
+        team_id=team_id,
+        code=unique_code(session, LinkCode.code, 8),
+        expires_at=at + LINK_CODE_LIFETIME,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def add_member(session: Session, team_id: int, person_id: int, role: str) -> None:
+    """Make the person a member of the team, unless they already are (in any role)."""
+    exists = session.exec(
+        select(TeamMember.id).where(
+            TeamMember.team_id == team_id, TeamMember.person_id == person_id
+        )
+    ).first()
+    if exists is None:
+        session.add(TeamMember(team_id=team_id, person_id=person_id, role=role))

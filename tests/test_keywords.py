@@ -8,12 +8,12 @@ import pytest
 from sqlmodel import select
 
 from bot import outbox, queue
-from bot.cli import create_circle, create_team
 from bot.db import session_scope
 from bot.identity import find_contact
 from handlers import commands
 from handlers.commands import Command
 from models.message import OUT, SUPPRESSED, Message
+from tests.support import world
 
 
 def contact_of(channel: str, address: str):
@@ -36,11 +36,8 @@ def role_commands(monkeypatch):
 
 def make_circle(facilitator: str = "+15550002", organizer: str = "+15550099") -> None:
     with session_scope() as session:
-        team, _ = create_team(session, "Nakuru", "Africa/Nairobi", ("sms", organizer))
-        create_circle(
-            session, team, ("sms", facilitator), name="Python", course="Python", venue="Library",
-            city="Nakuru", first=datetime(2026, 12, 1, 18, 0),
-        )  # fmt: skip
+        team = world.team(session, "Nakuru", "Africa/Nairobi", f"sms:{organizer}")
+        world.circle(session, team, f"sms:{facilitator}", datetime(2026, 12, 1, 18, 0))
 
 
 def test_help_lists_the_keywords_everyone_has(sms_user, run_jobs):

@@ -210,3 +210,33 @@ def test_sms_carries_a_status_callback(run_jobs, twilio_api):
     assert twilio_api.sent[0]["StatusCallback"] == (
         f"https://circlebot.test/webhooks/twilio/status?m={message_id}"
     )
+
+
+def test_recovery_does_not_pile_up_jobs_tick_after_tick(run_jobs, twilio_api):
+    queue_to("sms", "+15550001", "Hello")
+    queue.connection().flushdb()
+    later = now() + timedelta(minutes=1)
+    with time_machine.travel(later):
+        counts = [tick.run()["queued"].get("recovered:reply", 0) for _ in range(3)]
+    assert counts == [1, 0, 0]
+    assert queue.queue(queue.HIGH).count == 1
+    run_jobs()
+    assert len(twilio_api.sent) == 1
+
+
+def test_a_send_job_that_crashed_before_its_claim_is_recovered(run_jobs, twilio_api, monkeypatch):
+    from bot import throttle
+
+    def redis_hiccup(*args, **kwargs):
+        raise ConnectionError("redis went away for a moment")
+
+    message_id = queue_to("sms", "+15550001", "Hello")
+    monkeypatch.setattr(throttle, "take", redis_hiccup)
+    run_jobs()  # the job fails before claiming; its RQ hash stays around as "failed"
+    monkeypatch.undo()
+    assert outbound_rows()[0].status == "queued"
+    with time_machine.travel(now() + timedelta(minutes=1)):
+        tick.run()
+        run_jobs()
+    assert [form["Body"] for form in twilio_api.sent] == ["Hello"]
+    assert outbound_rows()[0].id == message_id

@@ -185,12 +185,12 @@ def test_health_and_readiness(client):
 
 
 def test_the_bot_removed_from_a_group_unlinks_it(client, telegram_user, run_jobs):
-    from bot.cli import create_team
+    from tests.support import world
 
     ann = telegram_user(777)
     ann.says_in(-100555, "/help@circlebot_test_bot")
     with session_scope() as session:
-        team, _ = create_team(session, "Kisumu", "Africa/Nairobi", ("telegram", "777"))
+        team = world.team(session, "Kisumu", "Africa/Nairobi", "telegram:777")
         group = session.exec(select(GroupChat)).one()
         group.team_id = team.id
     kicked = {
@@ -209,12 +209,12 @@ def test_the_bot_removed_from_a_group_unlinks_it(client, telegram_user, run_jobs
 
 
 def test_a_group_upgraded_to_a_supergroup_keeps_its_link(client, telegram_user):
-    from bot.cli import create_team
+    from tests.support import world
 
     ann = telegram_user(777)
     ann.says_in(-555, "/help@circlebot_test_bot")
     with session_scope() as session:
-        team, _ = create_team(session, "Kisumu", "Africa/Nairobi", ("telegram", "777"))
+        team = world.team(session, "Kisumu", "Africa/Nairobi", "telegram:777")
         session.exec(select(GroupChat)).one().team_id = team.id
         team_id = team.id
     migration = {
@@ -266,3 +266,63 @@ def test_hostile_text_is_stored_and_answered_kindly(sms_user, telegram_user, run
     run_jobs()
     assert len(alice.replies()) == 1 and len(ann.replies()) == 1
     assert "Sorry, something went wrong" not in alice.last_reply()
+
+
+def test_a_delivery_callback_that_beats_our_own_record_is_kept(client, sms_user, run_jobs):
+    from bot.channels.base import SendResult
+    from jobs.send_message import _record
+
+    alice = sms_user("+15550001")
+    alice.says("HELP")
+    run_jobs()
+    row = sent_row()
+    with session_scope() as session:
+        # As if the worker were still between Twilio's answer and writing it down.
+        message = session.get(Message, row.id)
+        message.status, message.provider_id = "sending", None
+    form = {"MessageSid": "SMearly", "MessageStatus": "delivered", "AccountSid": drivers.TWILIO_SID}
+    path = f"/webhooks/twilio/status?m={row.id}"
+    assert drivers.signed_twilio_post(client, path, form).status_code == 200
+    from bot.config import get_settings
+
+    _record(row.id, SendResult.sent("SMearly"), get_settings())
+    row = sent_row()
+    assert (row.status, row.provider_id) == ("delivered", "SMearly")
+
+
+def test_a_callback_for_another_message_id_changes_nothing(client, sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("HELP")
+    run_jobs()
+    row = sent_row()
+    form = {"MessageSid": "SMother", "MessageStatus": "failed", "AccountSid": drivers.TWILIO_SID}
+    path = f"/webhooks/twilio/status?m={row.id}"
+    assert drivers.signed_twilio_post(client, path, form).status_code == 200
+    assert sent_row().status == "sent"
+
+
+def test_first_messages_racing_into_a_new_group_are_all_kept(app, telegram_user, run_jobs):
+    import threading
+
+    users = [telegram_user(9000 + n) for n in range(12)]
+    updates = [
+        user.update("/help@circlebot_test_bot", chat={"id": -100777, "type": "group", "title": "T"})
+        for user in users
+    ]
+    start = threading.Barrier(len(updates))
+    codes = []
+
+    def post(update):
+        client = app.test_client()
+        start.wait()
+        codes.append(drivers.telegram_post(client, update).status_code)
+
+    threads = [threading.Thread(target=post, args=(update,)) for update in updates]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * len(updates)
+    assert count(IN) == len(updates)
+    with session_scope() as session:
+        assert len(session.exec(select(GroupChat)).all()) == 1

@@ -1,0 +1,29 @@
+"""Building a small world for a test: teams and circles named by CONTACT handles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.identity import contact_for, parse_handle
+from models.circles import Circle, create_circle
+from models.teams import Team, create_team
+
+
+def person_id(session: Session, handle: str) -> int:
+    """The person behind `sms:+1555…`, created if new."""
+    return contact_for(session, *parse_handle(handle)).person_id
+
+
+def team(session: Session, name: str, timezone: str, organizer: str) -> Team:
+    """A team with its first organizer."""
+    return create_team(session, name, timezone, person_id(session, organizer))
+
+
+def circle(session: Session, team: Team, facilitator: str, first: datetime, **fields) -> Circle:
+    """An open circle with weekly meetings from `first` (local wall-clock time)."""
+    values = {"name": "Python", "course": "Python", "venue": "Library", "city": "Nakuru"}
+    return create_circle(
+        session, team, person_id(session, facilitator), first=first, **(values | fields)
+    )
