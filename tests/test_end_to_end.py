@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
+from bot.procfile import read_procfile
 from tests.support import drivers
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_twilio import FakeTwilio
@@ -46,24 +48,20 @@ class Deployment:
         self.processes: list[subprocess.Popen] = []
         self.logs = env["INSTANCE_PATH"]
 
-    def spawn(self, name: str, *command: str) -> subprocess.Popen:
+    def spawn(self, name: str, command: str) -> subprocess.Popen:
         with open(Path(self.logs) / f"{name}.log", "ab") as log:
             # The child keeps its own copy of the file descriptor.
             process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
+                command, shell=True, cwd=ROOT, env=self.env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
         self.processes.append(process)
         return process
 
     def start(self) -> None:
-        self.spawn(
-            "web", str(BIN / "gunicorn"), "app:create_app()", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", "2",
-        )  # fmt: skip
-        self.spawn(
-            "worker", str(BIN / "rq"), "worker", "--with-scheduler", "-c", "bot.rq_settings",
-            "high", "default", "low",
-        )  # fmt: skip
+        """Start web, worker and clock exactly as the Procfile says."""
+        for name, command in read_procfile(ROOT / "Procfile").items():
+            self.spawn(name, command)
         wait_for(self._ready, what="the web process to be ready")
 
     def _ready(self) -> bool:
@@ -94,14 +92,17 @@ class Deployment:
             headers={"X-Telegram-Bot-Api-Secret-Token": drivers.TELEGRAM_SECRET},
         )  # fmt: skip
 
+    def alive(self) -> list[str]:
+        return [str(p.args) for p in self.processes if p.poll() is None]
+
     def stop(self) -> None:
         for process in self.processes:
-            process.terminate()
+            os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -126,6 +127,8 @@ def deployment(settings, instance_dir):
             "TELEGRAM_WEBHOOK_SECRET": drivers.TELEGRAM_SECRET,
             "TELEGRAM_API_BASE_URL": telegram.url,
             "SMS_RATE_PER_SECOND": "1000",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "2",
         }
         if settings.database_url:
             env["DATABASE_URL"] = settings.database_url
@@ -140,6 +143,12 @@ def deployment(settings, instance_dir):
             yield bot
         finally:
             bot.stop()
+
+
+def test_the_procfile_starts_web_worker_and_clock(deployment):
+    clock_log = Path(deployment.logs) / "clock.log"
+    wait_for(lambda: "jobs.tick.run" in clock_log.read_text(), what="the clock to register tick")
+    assert len(deployment.alive()) == 3
 
 
 def test_sms_help_round_trip_through_real_processes(deployment):
