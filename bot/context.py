@@ -26,6 +26,7 @@ class Context:
     person: Person
     now: datetime
     group: GroupChat | None = None
+    group_language: str | None = None  # a linked group hears its team's language
     replies: list[Message] = field(default_factory=list)
 
     @property
@@ -34,7 +35,7 @@ class Context:
 
     @property
     def language(self) -> str:
-        return self.person.language
+        return self.group_language or self.person.language
 
     @property
     def in_group(self) -> bool:

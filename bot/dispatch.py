@@ -10,7 +10,7 @@ from conversations import engine
 from handlers import commands, fallback, groups, keywords
 from models.message import Message
 from models.people import Contact, Person
-from models.teams import GroupChat
+from models.teams import GroupChat, Team
 
 # Order matters: opt-out first, then the stopped gate, the other keywords, a waiting dialog,
 # commands, and a hint for anything else. Group chats have their own small router.
@@ -30,8 +30,15 @@ def dispatch(session: Session, message: Message) -> Context:
     contact = session.get(Contact, message.contact_id)
     person = session.get(Person, contact.person_id)
     group = session.get(GroupChat, message.group_chat_id) if message.group_chat_id else None
+    team = session.get(Team, group.team_id) if group and group.team_id else None
     ctx = Context(
-        session=session, message=message, contact=contact, person=person, group=group, now=now()
+        session=session,
+        message=message,
+        contact=contact,
+        person=person,
+        group=group,
+        group_language=team.language if team else None,
+        now=now(),
     )
     for route in GROUP_ROUTES if group is not None else ROUTES:
         if route(ctx):

@@ -295,3 +295,20 @@ def test_messages_from_one_contact_are_handled_in_arrival_order(sms_user, run_jo
     assert replies[2].startswith("Unaweza kujibu:")
     assert replies[3] == "OK, I'll write in English."
     assert replies[4].startswith("You can reply:")
+
+
+def test_a_linked_group_hears_its_teams_language(telegram_user, run_jobs, fake_telegram):
+    from models.teams import GroupChat
+
+    ann = telegram_user(4242)
+    ann.says_in(-100321, "/help@circlebot_test_bot")
+    run_jobs()
+    with session_scope() as session:
+        team = world.team(session, "Mombasa", "Africa/Nairobi", "telegram:4242")
+        team.language = "sw"
+        session.exec(select(GroupChat)).one().team_id = team.id
+    ann.says_in(-100321, "/help@circlebot_test_bot")
+    run_jobs()
+    texts = fake_telegram.sent_texts(chat_id=-100321)
+    assert texts[0].startswith("Hi! An organizer can link this group")
+    assert texts[1].startswith("Kikundi hiki kimeunganishwa na timu yako")
