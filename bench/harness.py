@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -28,6 +29,11 @@ T = TypeVar("T")
 def stop_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit so that `finally` blocks stop our child processes."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def quiet_logs(level: int = logging.ERROR) -> None:
+    """Keep the app's INFO logs (every Twilio request's headers) out of the figures."""
+    logging.getLogger().setLevel(level)
 
 
 def free_port() -> int:
@@ -97,6 +103,8 @@ class Instance:
         env = inherited | {
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
             "INSTANCE_PATH": str(self.path),
+            # Spelled out so that a .env file cannot point the processes elsewhere than us.
+            "DATABASE_URL": self.settings().sqlalchemy_url,
             "PUBLIC_BASE_URL": drivers.PUBLIC_BASE_URL,
             "TWILIO_ACCOUNT_SID": drivers.TWILIO_SID,
             "TWILIO_AUTH_TOKEN": drivers.TWILIO_TOKEN,
@@ -204,11 +212,12 @@ class Processes:
         wait_for(lambda: _answers(base + "/healthz"), what=f"{name} to answer on {base}")
         return base
 
-    def rq_worker(self, name: str = "worker", settings: str | None = None) -> None:
-        """Run the Procfile's worker process (with another settings module for diagnostics)."""
+    def rq_worker(self, name: str = "worker", worker_class: str | None = None) -> None:
+        """Run the Procfile's worker process (with another worker class, for diagnostics)."""
+        variant = ["--worker-class", worker_class] if worker_class else []
         self.spawn(
-            name, str(BIN / "rq"), "worker", "--with-scheduler",
-            "-c", settings or "bot.rq_settings", "high", "default", "low",
+            name, str(BIN / "rq"), "worker", "--with-scheduler", *variant,
+            "-c", "bot.rq_settings", "high", "default", "low",
         )  # fmt: skip
 
     def stop(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import requests
 
@@ -20,7 +20,6 @@ from bench import harness
 from tests.support.fake_twilio import FakeTwilio
 
 TARGET = 3.0
-HELP_REPLY = "circlebot commands"
 
 
 def one_message(
@@ -85,9 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured messages per target")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, both targets")
     parser.add_argument(
-        "--preload",
-        action="store_true",
-        help="diagnostic: run the worker with bench.preloaded_worker (jobs imported before forks)",
+        "--worker-class",
+        help="diagnostic: run `rq worker --worker-class` this (e.g. rq.worker.SimpleWorker)",
     )
     parser.add_argument("--report", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -106,11 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         with harness.Processes(env, instance.path) as processes:
             bot = processes.gunicorn("web", "app:create_app()", harness.free_port(), args.workers)
-            processes.rq_worker(settings="bench.preloaded_worker" if args.preload else None)
+            processes.rq_worker(worker_class=args.worker_class)
             bare = processes.gunicorn(
                 "baseline", "bench.baseline_app:create_app()", harness.free_port(), args.workers
             )
-            targets = {"minimal baseline": (bare, "/minimal/twilio"), "circlebot": (bot, "/webhooks/twilio")}
+            targets = {
+                "minimal baseline": (bare, "/minimal/twilio"),
+                "circlebot": (bot, "/webhooks/twilio"),
+            }
             latencies: dict[str, list[float]] = {name: [] for name in targets}
             numbers: list[str] = []
             with requests.Session() as http:
@@ -123,13 +124,16 @@ def main(argv: list[str] | None = None) -> int:
                             latencies[name].append(seconds)
                             if name == "circlebot":
                                 numbers.append(number)
-            bodies = fake.sent_bodies()
+            bodies = [body for number in numbers for body in fake.sent_bodies(number)]
             spans = stages(numbers)
 
     base_median = harness.median(latencies["minimal baseline"])
     ours_median = harness.median(latencies["circlebot"])
     ratio = ours_median / base_median
-    helped = sum(HELP_REPLY in body for body in bodies)
+    from bot.i18n import t
+
+    answers = Counter(body.splitlines()[0] if body else "" for body in bodies)
+    apologies = sum(body == t("error.sorry") for body in bodies)
     print(f"inbound-to-reply latency: {args.samples} messages per target, one at a time")
     print(
         harness.table(
@@ -147,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     verdict = harness.verdict(ratio, TARGET, higher_is_better=False)
     print(f"ratio of medians circlebot / baseline: {ratio:.2f}× (target ≤ {TARGET:g}×: {verdict})")
-    print(f"HELP answers seen by the fake provider: {helped}")
+    print(
+        f"circlebot's answers seen by the fake provider: {len(bodies)} for {len(numbers)} "
+        f"messages, {apologies} of them the apology; first lines: {dict(answers)}"
+    )
     print("where circlebot's time goes (median, from the rows' timestamps):")
     print(
         harness.table(
