@@ -96,10 +96,10 @@ def telegram_update() -> Response:
     settings = get_settings()
     if not telegram.verify(request.headers.get("X-Telegram-Bot-Api-Secret-Token"), settings):
         abort(403)
-    payload = request.get_json(silent=True)
     try:
+        payload = request.get_json(silent=True)
         parsed = telegram.parse(payload, settings.telegram_bot_username)
-    except ValueError:
+    except (ValueError, RecursionError):  # garbage, or JSON nested deep enough to be an attack
         abort(400)
     if isinstance(parsed, Inbound):
         contact_id = _record(parsed)
@@ -151,8 +151,9 @@ def _insert_once(session: Session, **row) -> bool:
 
 
 def _clean(text: str) -> str:
-    """Drop NUL characters: PostgreSQL text cannot hold them, and no person types them."""
-    return text.replace("\x00", "")
+    """Text the database can store: no NUL (PostgreSQL refuses it) and no lone surrogates
+    (JSON can carry them, UTF-8 cannot); no person types either."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _language(inbound: Inbound) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import func, select
 
@@ -108,7 +110,8 @@ def test_a_malformed_twilio_form_gets_a_4xx(client, form):
 @pytest.mark.parametrize(
     "body",
     [b"", b"{", b"[]", b"null", b'"text"', b'{"message": {}}', b'{"update_id": "x"}',
-     b'{"update_id": 1, "message": {"chat": 5}}', b"\xff\xfe"],
+     b'{"update_id": 1, "message": {"chat": 5}}', b"\xff\xfe",
+     b'{"update_id": 2, "x": ' + b"[" * 100000 + b"]" * 100000 + b"}"],
 )  # fmt: skip
 def test_a_malformed_telegram_body_gets_a_4xx_or_is_ignored(client, body):
     response = client.post(
@@ -326,3 +329,18 @@ def test_first_messages_racing_into_a_new_group_are_all_kept(app, telegram_user,
     assert count(IN) == len(updates)
     with session_scope() as session:
         assert len(session.exec(select(GroupChat)).all()) == 1
+
+
+def test_a_lone_surrogate_from_telegram_json_is_stored_and_answered(client, run_jobs, telegram_user):
+    ann = telegram_user(4242)
+    update = ann.update("HELP")
+    body = json.dumps(update).replace('"HELP"', '"\\ud800HELP"').encode()
+    response = client.post(
+        "/webhooks/telegram",
+        data=body,
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": drivers.TELEGRAM_SECRET},
+    )
+    assert response.status_code == 200
+    run_jobs()
+    assert len(ann.replies()) == 1
