@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 from twilio.request_validator import RequestValidator
 
+from bot.procfile import read_procfile
 from tests.support import drivers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,11 +216,15 @@ class Processes:
 
     def rq_worker(self, name: str = "worker", worker_class: str | None = None) -> None:
         """Run the Procfile's worker process (with another worker class, for diagnostics)."""
-        variant = ["--worker-class", worker_class] if worker_class else []
-        self.spawn(
-            name, str(BIN / "rq"), "worker", "--with-scheduler", *variant,
-            "-c", "bot.rq_settings", "high", "default", "low",
-        )  # fmt: skip
+        command = shlex.split(read_procfile(ROOT / "Procfile")["worker"])
+        command[0] = str(BIN / command[0])
+        if worker_class:
+            for flag in ("-w", "--worker-class"):
+                if flag in command:
+                    index = command.index(flag)
+                    del command[index : index + 2]
+            command[2:2] = ["--worker-class", worker_class]
+        self.spawn(name, *command)
 
     def stop(self) -> None:
         for process in self.started:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import phonenumbers
+from sqlalchemy import delete, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.channels.base import SMS, TELEGRAM, WHATSAPP
+from bot.clock import now
 from bot.config import get_settings
 from models.people import Contact, Person
 
@@ -54,3 +59,40 @@ def contact_for(
     except IntegrityError:
         # Two first messages from the same address raced; the other one created it.
         return find_contact(session, channel, address)
+
+
+def reachable_contacts(session: Session, person_ids: list[int]) -> dict[int, Contact]:
+    """Each person's contact to write to: the one they last wrote from, not stopped; one query."""
+    if not person_ids:
+        return {}
+    contacts = session.exec(
+        select(Contact)
+        .where(Contact.person_id.in_(person_ids), Contact.opted_out_at.is_(None))
+        .order_by(Contact.person_id, Contact.last_inbound_at.desc().nulls_last(), Contact.id)
+    ).all()
+    chosen: dict[int, Contact] = {}
+    for contact in contacts:
+        chosen.setdefault(contact.person_id, contact)
+    return chosen
+
+
+def new_contact_id(connection: Connection, channel: str, address: str, language: str | None) -> int:
+    """Create a person and their contact at this address (Core, for the webhook's hot path)."""
+    language = language or get_settings().default_language
+    person_id = connection.execute(
+        insert(Person).values(language=language, created_at=now()).returning(Person.id)
+    ).scalar_one()
+    upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    contact_id = connection.execute(
+        upsert(Contact)
+        .values(person_id=person_id, channel=channel, address=address)
+        .on_conflict_do_nothing(index_elements=["channel", "address"])
+        .returning(Contact.id)
+    ).scalar()
+    if contact_id is not None:
+        return contact_id
+    # Two first messages from the same address raced; the other one created it.
+    connection.execute(delete(Person).where(Person.id == person_id))
+    return connection.execute(
+        select(Contact.id).where(Contact.channel == channel, Contact.address == address)
+    ).scalar_one()

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 STOP_CONFIRMATION = "stop_confirm"  # the one message a contact gets as it stops
 # `flask chat` sends its own replies so that they print in its terminal; everyone else enqueues.
 ENQUEUE = True
+# A session whose info holds a list under this key collects its replies' ids there after commit
+# instead of enqueueing them: handle_inbound sends them at once, saving a trip through Redis.
+SEND_INLINE = "send_inline"
 
 
 # Replies to a person go ahead of bulk sends; this tells recovery which queue a row belongs on.
@@ -116,6 +119,12 @@ def _enqueue_after_commit(session: Session) -> None:
     pending = session.info.pop("outbox", None)
     if not pending or not ENQUEUE:
         return
+    inline = session.info.get(SEND_INLINE)
+    if inline is not None:
+        inline.extend(message_id for name, message_id in pending if name == queue.HIGH)
+        pending = [(name, message_id) for name, message_id in pending if name != queue.HIGH]
+        if not pending:
+            return
     try:
         with queue.connection().pipeline() as pipe:
             for queue_name, message_id in pending:

@@ -113,14 +113,18 @@ def queue(name: str) -> Queue:
     return Queue(name, connection=connection())
 
 
-def enqueue(name: str, func: str, *args, job_id: str | None = None, **kwargs) -> None:
-    """Put a job on a queue; the database stays the truth, so a lost job is found by tick."""
-    queue(name).enqueue(
+def enqueue(name: str, func: str, *args, job_id: str | None = None) -> None:
+    """Put a job on a queue in one round trip; the database stays the truth, so a lost job is
+    found again by tick."""
+    target = queue(name)
+    job = target.prepare_data(
         func,
-        *args,
+        args,
         job_id=job_id,
         retry=Retry(max=2, interval=[5, 30]),
         result_ttl=300,
         failure_ttl=7 * 24 * 3600,
-        **kwargs,
     )
+    with connection().pipeline() as pipe:
+        target.enqueue_many([job], pipeline=pipe)
+        pipe.execute()

@@ -1,6 +1,13 @@
-"""Settings module for the `rq` command line: `rq worker -c bot.rq_settings …`."""
+"""Settings module for the `rq` command line: `rq worker -c bot.rq_settings …`.
 
-import jobs.handle_inbound  # noqa: F401  (loaded once here, so each forked job starts warm)
+Importing the jobs and the channel adapters here loads them once, in the worker, before it
+runs anything: the first job does not pay for importing twilio and python-telegram-bot.
+"""
+
+import bot.channels.console  # noqa: F401
+import bot.channels.telegram  # noqa: F401
+import bot.channels.twilio  # noqa: F401
+import jobs.handle_inbound  # noqa: F401
 import jobs.send_message  # noqa: F401
 import jobs.tick  # noqa: F401
 from bot.queue import redis_url

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy.engine import Connection
+from sqlmodel import select
 
 from bot import queue
 from bot.channels import telegram, twilio
 from bot.channels.base import ChatEvent, Inbound
 from bot.clock import now
 from bot.config import get_settings
-from bot.db import session_scope
-from bot.identity import contact_for
+from bot.db import get_engine, session_scope
+from bot.identity import new_contact_id
 from handlers import chat_events
 from models.message import FINAL, HANDLED, IN, OUT, RECEIVED, Message
+from models.people import Contact
 from models.teams import GroupChat
 
 log = logging.getLogger(__name__)
@@ -112,16 +114,22 @@ def telegram_update() -> Response:
 
 def _record(inbound: Inbound) -> int | None:
     """Store the message once; a provider's retry of the same id stores nothing (None)."""
-    with session_scope() as session:
-        contact = contact_for(
-            session, inbound.channel, inbound.address, language=_language(inbound)
-        )
-        group = _group(session, inbound) if inbound.chat_id else None
+    # Prepared Core statements on a bare connection: this runs for every webhook, and the ORM's
+    # unit of work would cost more than the database itself.
+    with get_engine().begin() as connection:
+        contact_id = connection.execute(
+            _FIND_CONTACT, {"channel": inbound.channel, "address": inbound.address}
+        ).scalar()
+        if contact_id is None:
+            contact_id = new_contact_id(
+                connection, inbound.channel, inbound.address, _language(inbound)
+            )
+        group_id = _group(connection, inbound) if inbound.chat_id else None
         stored = _insert_once(
-            session,
+            connection,
             channel=inbound.channel,
-            contact_id=contact.id,
-            group_chat_id=group.id if group else None,
+            contact_id=contact_id,
+            group_chat_id=group_id,
             body=_clean(inbound.text)[:MAX_BODY],
             media=[{"url": m.url, "type": m.content_type} for m in inbound.media],
             provider_id=inbound.provider_id,
@@ -132,22 +140,41 @@ def _record(inbound: Inbound) -> int | None:
             return None
         if not inbound.chat_id:
             # Group posts don't open WhatsApp's window; direct messages do.
-            contact.last_inbound_at = inbound.received_at
-            session.add(contact)
-        return contact.id
+            connection.execute(_TOUCH_CONTACT, {"b_id": contact_id, "b_at": inbound.received_at})
+        return contact_id
 
 
-def _insert_once(session: Session, **row) -> bool:
+_FIND_CONTACT = select(Contact.id).where(
+    Contact.channel == bindparam("channel"), Contact.address == bindparam("address")
+)
+_TOUCH_CONTACT = (
+    update(Contact).where(Contact.id == bindparam("b_id")).values(last_inbound_at=bindparam("b_at"))
+)
+_MESSAGE_DEFAULTS = {
+    "direction": IN, "purpose": "reply", "attempts": 0, "media": [], "contact_id": None,
+    "group_chat_id": None, "handled_at": None,
+}  # fmt: skip
+
+
+def _insert_once(connection: Connection, **row) -> bool:
     """Insert an inbound row unless its provider id is already stored; True if inserted."""
-    values = {"direction": IN, "purpose": "reply", "attempts": 0, "media": []} | row
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
+    return (
+        connection.execute(
+            _insert_statement(connection.dialect.name), _MESSAGE_DEFAULTS | row
+        ).first()
+        is not None
+    )
+
+
+@cache
+def _insert_statement(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING on the provider id, built once per dialect."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
         insert(Message)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["direction", "channel", "provider_id"])
         .returning(Message.id)
     )
-    return session.execute(statement).first() is not None
 
 
 def _clean(text: str) -> str:
@@ -161,31 +188,33 @@ def _language(inbound: Inbound) -> str | None:
     return hint if hint in ("en", "sw") else None
 
 
-def _group(session: Session, inbound: Inbound) -> GroupChat:
-    """The group chat the message was posted in, created on its first message."""
+def _group(connection: Connection, inbound: Inbound) -> int:
+    """The id of the group chat the message was posted in, created on its first message."""
     title = _clean(inbound.chat_title or "")[:255] or None
-    query = select(GroupChat).where(
-        GroupChat.channel == inbound.channel, GroupChat.chat_id == inbound.chat_id
-    )
-    group = session.exec(query).first()
-    if group is None:
-        try:
-            with session.begin_nested():
-                group = GroupChat(channel=inbound.channel, chat_id=inbound.chat_id, title=title)
-                session.add(group)
-        except IntegrityError:
-            # Two first messages in a new group raced; the other one created it.
-            group = session.exec(query).one()
-    elif title and group.title != title:
-        group.title = title
-    return group
+    where = (GroupChat.channel == inbound.channel) & (GroupChat.chat_id == inbound.chat_id)
+    found = connection.execute(select(GroupChat.id, GroupChat.title).where(where)).first()
+    if found is not None:
+        if title and found.title != title:
+            connection.execute(
+                update(GroupChat).where(GroupChat.id == found.id).values(title=title)
+            )
+        return found.id
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    created = connection.execute(
+        insert(GroupChat)
+        .values(channel=inbound.channel, chat_id=inbound.chat_id, title=title)
+        .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+        .returning(GroupChat.id)
+    ).scalar()
+    # None: two first messages in a new group raced and the other one created it.
+    return created or connection.execute(select(GroupChat.id).where(where)).scalar_one()
 
 
 def _record_chat_event(event: ChatEvent) -> None:
     """Store the event once and apply it to its group chat."""
     with session_scope() as session:
         stored = _insert_once(
-            session,
+            session.connection(),
             channel=event.channel,
             body=f"[{event.kind}]",
             provider_id=event.provider_id,

@@ -15,6 +15,7 @@ from bot.clock import now
 from bot.db import session_scope
 from bot.dispatch import dispatch
 from bot.i18n import t
+from jobs import send_message
 from models.message import HANDLED, HANDLING_FAILED, IN, RECEIVED, Message
 from models.people import Contact, Person
 from models.teams import GroupChat
@@ -61,8 +62,10 @@ def _next(contact_id: int) -> int | None:
 
 def _handle(message_id: int) -> None:
     """Claim the message and dispatch it; its effects, replies and claim commit together."""
+    replies: list[int] = []
     try:
         with session_scope() as session:
+            session.info[outbox.SEND_INLINE] = replies
             claimed = session.execute(
                 update(Message)
                 .where(Message.id == message_id, Message.status == RECEIVED)
@@ -71,11 +74,21 @@ def _handle(message_id: int) -> None:
             if claimed != 1:
                 return
             dispatch(session, session.get(Message, message_id))
+        _send_now(replies)
     except OperationalError:
         raise  # the database is away for a moment: the message stays received; RQ retries
     except Exception as error:
         log.exception("handling message %s failed", message_id)
         _apologize(message_id, error)
+
+
+def _send_now(message_ids: list[int]) -> None:
+    """Send the replies right away; one that fails here stays queued and tick recovers it."""
+    for message_id in message_ids:
+        try:
+            send_message.run(message_id)
+        except Exception:
+            log.exception("sending reply %s failed; tick will retry it", message_id)
 
 
 def _apologize(message_id: int, error: Exception) -> None:

@@ -3,14 +3,16 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import Index, UniqueConstraint, func
+from sqlmodel import Field, Session, SQLModel, select
 
 from models.codes import unique_code
 from models.columns import instant
 from models.teams import FACILITATOR, Team, add_member
 
 CIRCLE_STATUSES = ("draft", "open", "running", "finished", "cancelled")
+SIGNUP_OPEN = ("open", "running")  # a circle takes new learners until it finishes
+SCHEDULED = "scheduled"
 
 
 class Circle(SQLModel, table=True):
@@ -67,6 +69,7 @@ class Meeting(SQLModel, table=True):
         UniqueConstraint("circle_id", "number"),
         Index("ix_meeting_status_starts_at", "status", "starts_at"),
         Index("ix_meeting_status_ends_at", "status", "ends_at"),
+        Index("ix_meeting_reminder_due", "reminder_sent_at", "reminder_due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -74,8 +77,11 @@ class Meeting(SQLModel, table=True):
     number: int
     starts_at: datetime = instant(nullable=False)
     ends_at: datetime = instant(nullable=False)
-    status: str = Field(default="scheduled", max_length=16)
+    status: str = Field(default=SCHEDULED, max_length=16)
     reminder_text: str | None = Field(default=None, max_length=1000)
+    # When the learners' reminder goes out: the lead time before the start, but never before
+    # the previous meeting has ended. Kept on the row so the due-query is one indexed range.
+    reminder_due_at: datetime | None = instant()
     reminder_sent_at: datetime | None = instant()
     preview_sent_at: datetime | None = instant()
     prompted_at: datetime | None = instant()
@@ -149,9 +155,39 @@ def create_circle(
     if team is not None:
         add_member(session, team.id, facilitator_id, FACILITATOR)
     times = meeting_times(circle.first_date, circle.start_time, weeks, duration, timezone)
-    session.add_all(
+    meetings = [
         Meeting(circle_id=circle.id, number=number, starts_at=starts, ends_at=ends)
         for number, (starts, ends) in enumerate(times, start=1)
-    )
+    ]
+    schedule_reminders(meetings, circle.reminder_lead_hours)
+    session.add_all(meetings)
     session.flush()
     return circle
+
+
+def schedule_reminders(meetings: list[Meeting], lead_hours: int) -> None:
+    """Set each meeting's reminder time: `lead_hours` before it, after the previous one ends."""
+    previous_end = None
+    for meeting in sorted(meetings, key=lambda m: m.starts_at):
+        if meeting.status != "scheduled":
+            continue
+        due = meeting.starts_at - timedelta(hours=lead_hours)
+        meeting.reminder_due_at = max(due, previous_end) if previous_end else due
+        previous_end = meeting.ends_at
+
+
+def first_local(circle: Circle) -> datetime:
+    """The first meeting's start as an aware local datetime in the circle's timezone."""
+    return datetime.combine(circle.first_date, circle.start_time, tzinfo=ZoneInfo(circle.timezone))
+
+
+def learner_counts(session: Session, circle_ids: list[int]) -> dict[int, int]:
+    """Active learners per circle, in one query."""
+    if not circle_ids:
+        return {}
+    rows = session.exec(
+        select(Signup.circle_id, func.count())
+        .where(Signup.circle_id.in_(circle_ids), Signup.left_at.is_(None))
+        .group_by(Signup.circle_id)
+    ).all()
+    return dict.fromkeys(circle_ids, 0) | dict(rows)

@@ -44,6 +44,8 @@ class Message(SQLModel, table=True):
     channel: str = Field(max_length=16)
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     group_chat_id: int | None = Field(default=None, foreign_key="groupchat.id", index=True)
+    # The meeting a reminder (or notice) is about: a reply to it is read as that meeting's RSVP.
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
     body: str = Field(default="", max_length=20000)
     media: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     template: str | None = Field(default=None, max_length=64)

@@ -331,7 +331,9 @@ def test_first_messages_racing_into_a_new_group_are_all_kept(app, telegram_user,
         assert len(session.exec(select(GroupChat)).all()) == 1
 
 
-def test_a_lone_surrogate_from_telegram_json_is_stored_and_answered(client, run_jobs, telegram_user):
+def test_a_lone_surrogate_from_telegram_json_is_stored_and_answered(
+    client, run_jobs, telegram_user
+):
     ann = telegram_user(4242)
     update = ann.update("HELP")
     body = json.dumps(update).replace('"HELP"', '"\\ud800HELP"').encode()
