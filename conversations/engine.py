@@ -44,7 +44,16 @@ class Reask:
     values: Mapping[str, Any] = field(default_factory=dict)
 
 
-Transition = Next | Done | Reask
+@dataclass(frozen=True)
+class Stop:
+    """The dialog cannot go on (say why, a catalog key); nothing is saved."""
+
+    say: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+Transition = Next | Done | Reask | Stop
+Parser = Callable[[str, ParseContext], Parsed]
 
 
 @dataclass(frozen=True)
@@ -53,9 +62,17 @@ class Step:
 
     name: str
     ask: str  # catalog key of the question
-    expect: Callable[[str, ParseContext], Parsed]
+    expect: Parser | None = None
+    expect_from: Callable[[dict], Parser] | None = None  # a parser built from the answers so far
+    # Reads the database to judge the answer (a code that must exist); returns a transition to
+    # take instead, or None to go on. It writes nothing: effects wait for the flow's finish.
+    check: Callable[[Context, dict, Any], Transition | None] | None = None
     then: Callable[[dict, Any], Transition] | None = None  # pure: (data, answer) -> transition
     ask_values: Callable[[dict], Mapping[str, Any]] | None = None
+    skip: Callable[[dict], bool] | None = None  # pass over this step when it already has its answer
+
+    def parser(self, data: dict) -> Parser:
+        return self.expect_from(data) if self.expect_from else self.expect
 
 
 @dataclass(frozen=True)
@@ -102,21 +119,30 @@ def active(session: Session, contact_id: int, at: datetime) -> Conversation | No
 
 
 def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -> None:
-    """Begin a flow with this contact (ending any other dialog) and ask its first question."""
+    """Begin a flow with this contact (ending any other dialog) and ask its first open question."""
     flow = _registry()[flow_name]
     end(ctx, status="replaced")
+    data = dict(data or {})
+    first = _open_step(flow, flow.steps[0], data)
     conversation = Conversation(
         contact_id=ctx.contact.id,
         flow=flow.name,
-        step=flow.steps[0].name,
-        data=dict(data or {}),
+        step=first.name,
+        data=data,
         expires_at=ctx.now + flow.lifetime,
         created_at=ctx.now,
         updated_at=ctx.now,
     )
     ctx.session.add(conversation)
     ctx.session.flush()
-    _ask(ctx, flow.steps[0], conversation.data)
+    _ask(ctx, first, data)
+
+
+def _open_step(flow: Flow, step: Step | None, data: dict) -> Step | None:
+    """The first step from `step` on that still needs an answer."""
+    while step is not None and step.skip and step.skip(data):
+        step = flow.after(step.name)
+    return step
 
 
 def end(ctx: Context, *, status: str) -> bool:
@@ -145,16 +171,17 @@ def route(ctx: Context) -> bool:
         _back(ctx, flow, conversation)
         return True
     step = flow.step(conversation.step)
-    parsed = step.expect(
-        ctx.text, ParseContext(language=ctx.language, now=ctx.now, **_zone(conversation))
-    )
+    data = dict(conversation.data)
+    parse_context = ParseContext(language=ctx.language, now=ctx.now, **_zone(conversation))
+    parsed = step.parser(data)(ctx.text, parse_context)
     if not parsed.ok:
         _reask(ctx, flow, conversation, step, parsed.hint or "parse.generic", parsed.hint_vars)
         return True
-    data = dict(conversation.data)
-    transition = (
-        step.then(data, parsed.value) if step.then else Next(data={step.name: parsed.value})
-    )
+    transition = step.check(ctx, data, parsed.value) if step.check else None
+    if transition is None:
+        transition = (
+            step.then(data, parsed.value) if step.then else Next(data={step.name: parsed.value})
+        )
     _apply(ctx, flow, conversation, step, data, transition)
     return True
 
@@ -175,6 +202,11 @@ def _apply(
     if isinstance(transition, Reask):
         _reask(ctx, flow, conversation, step, transition.hint, transition.values)
         return
+    if isinstance(transition, Stop):
+        conversation.status = "stopped"
+        _save(ctx, conversation)
+        ctx.say(transition.say, **transition.values)
+        return
     data.update(transition.data)
     history = list(data.get("_history", []))
     if isinstance(transition, Done):
@@ -184,6 +216,7 @@ def _apply(
         flow.finish(ctx, data)
         return
     following = flow.step(transition.step) if transition.step else flow.after(step.name)
+    following = _open_step(flow, following, data)
     if following is None:
         conversation.data = data
         conversation.status = "done"
