@@ -7,19 +7,21 @@ from sqlmodel import Session
 from bot.clock import now
 from bot.context import Context
 from conversations import engine
-from handlers import commands, fallback, groups, keywords
+from handlers import commands, fallback, groups, keywords, learner
 from models.message import Message
 from models.people import Contact, Person
 from models.teams import GroupChat, Team
 
 # Order matters: opt-out first, then the stopped gate, the other keywords, a waiting dialog,
-# commands, and a hint for anything else. Group chats have their own small router.
+# commands, a YES/NO read as an RSVP, and a hint for anything else. Group chats have their
+# own small router.
 ROUTES = [
     keywords.opt_out_route,
     keywords.stopped_route,
     keywords.route,
     engine.route,
     commands.route,
+    learner.rsvp_route,
     fallback.route,
 ]
 GROUP_ROUTES = [groups.route, fallback.group_route]

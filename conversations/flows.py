@@ -1,7 +1,10 @@
 """The registry of flows, explicit and ordered: one line per flow module."""
 
-from conversations import language
+from conversations import join, language, leave, rsvp
 
 FLOWS = [
     language.FLOW,
+    join.FLOW,
+    rsvp.FLOW,
+    leave.FLOW,
 ]

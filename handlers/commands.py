@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.context import Context
 from bot.roles import Roles
+from handlers import find, join, learner
 from handlers.words import matches, split_command
 
 
@@ -25,18 +26,28 @@ class Command:
         return not self.roles or any(getattr(roles, role) for role in self.roles)
 
 
-# The journeys add their commands here, one line each, in the order they are matched.
-COMMANDS: list[Command] = []
+# The journeys add their commands here, one line each; HELP lists them in this order.
+COMMANDS: list[Command] = [
+    Command(("CIRCLES", "VIKUNDI"), find.list_circles, help="help.circles", suggest=True),
+    Command(("FIND", "TAFUTA"), find.find),
+    Command(("MORE", "ZAIDI"), find.more),
+    Command(("JOIN", "JIUNGE"), join.join, help="help.join"),
+    Command(("NEXT", "IJAYO"), learner.next_meeting, ("learner",), "help.next", suggest=True),
+    Command(("LEAVE", "ONDOKA"), learner.leave, ("learner",), "help.leave"),
+]
 
 
 def route(ctx: Context) -> bool:
     """Run the command named by the first word, if the person may use it."""
     word, rest = split_command(ctx.text)
-    for command in COMMANDS:
-        if matches(word, command.words):
-            if command.allowed(ctx.roles):
-                command.run(ctx, rest)
-            else:
-                ctx.say(command.refusal)
-            return True
-    return False
+    # An exact word wins over a typo of another one (MOVE is not a slip of MORE).
+    command = next((c for c in COMMANDS if word in c.words), None) or next(
+        (c for c in COMMANDS if matches(word, c.words)), None
+    )
+    if command is None:
+        return False
+    if command.allowed(ctx.roles):
+        command.run(ctx, rest)
+    else:
+        ctx.say(command.refusal)
+    return True

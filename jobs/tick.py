@@ -14,6 +14,7 @@ from bot import outbox, queue
 from bot.clock import now
 from bot.db import session_scope
 from conversations import engine
+from jobs import reminders
 from models.message import IN, OUT, QUEUED, RECEIVED, RETRY, SENDING, UNKNOWN, Message
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def expire_dialogs(session: Session, at: datetime, queued: Counter) -> None:
 # Explicit and ordered; the journeys add their sweeps (reminders, prompts, digests) here.
 SWEEPS: list[Sweep] = [
     mark_unknown,
+    reminders.sweep,
     recover_outbox,
     recover_inbox,
     expire_dialogs,

@@ -18,9 +18,9 @@ SOURCES = ["app.py", "bot", "handlers", "conversations", "jobs", "models"]
 KEY_USE = re.compile(
     r"""(?:\bt\(|\.say\(|\bask=|\bhint=|\brefusal=|Reask\()\s*["']([a-z_]+\.[a-z_.]+)["']"""
 )
-KEY_LITERAL = re.compile(
-    r"""["']((?:help|hint|parse|stop|start|lang|exit|group|auth|dialog|error)\.[a-z_]+)["']"""
-)
+# Any other "namespace.key" literal whose namespace the catalog uses (keys kept in variables).
+KEY_LITERAL = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
+NAMESPACES = {key.split(".")[0] for key in catalog("en")}
 
 
 def keys_used_in_code() -> set[str]:
@@ -29,7 +29,8 @@ def keys_used_in_code() -> set[str]:
         path = ROOT / name
         for file in [path] if path.is_file() else path.rglob("*.py"):
             source = file.read_text()
-            keys |= set(KEY_USE.findall(source)) | set(KEY_LITERAL.findall(source))
+            keys |= set(KEY_USE.findall(source))
+            keys |= {key for key in KEY_LITERAL.findall(source) if key.split(".")[0] in NAMESPACES}
     keys |= set(HINT_KEYS)
     keys |= {step.ask for flow in FLOWS for step in flow.steps}
     return keys

@@ -40,12 +40,15 @@ def make_circle(facilitator: str = "+15550002", organizer: str = "+15550099") ->
         world.circle(session, team, f"sms:{facilitator}", datetime(2026, 12, 1, 18, 0))
 
 
-def test_help_lists_the_keywords_everyone_has(sms_user, run_jobs):
+def test_help_tells_a_newcomer_how_to_find_and_join_a_circle(sms_user, run_jobs):
     alice = sms_user("+15550001")
     alice.says("HELP")
     run_jobs()
     assert alice.replies() == [
-        "You can reply:\nLANG sw: Kiswahili. EXIT: leave a dialog. STOP: no more messages."
+        "You can reply:\n"
+        "CIRCLES: open circles. FIND <place>: circles near you.\n"
+        "JOIN <code>: join a circle.\n"
+        "LANG sw: Kiswahili. EXIT: leave a dialog. STOP: no more messages."
     ]
 
 
@@ -271,7 +274,7 @@ def test_unknown_text_gets_a_hint_never_silence(sms_user, run_jobs):
     alice = sms_user("+15550001")
     alice.says("hello?")
     run_jobs()
-    assert alice.last_reply() == "Sorry, I didn't get that. Reply HELP to see what you can do."
+    assert alice.last_reply() == "Sorry, I didn't get that. Try CIRCLES, or reply HELP."
 
 
 def test_replies_are_outbound_rows_marked_sent(sms_user, run_jobs):

@@ -1,0 +1,59 @@
+"""JOIN <code>: check the circle can take this learner, then start the join dialog."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from bot.context import Context
+from conversations import engine
+from models.circles import SIGNUP_OPEN, Circle, Signup, learner_counts
+
+
+def join(ctx: Context, rest: str) -> None:
+    """Start joining the circle with this code, or ask for the code."""
+    data = {"known_name": bool(ctx.person.name)}
+    code = normalize_code(rest)
+    if code:
+        circle = find_circle(ctx.session, code)
+        refusal = refusal_for(ctx.session, circle, ctx.person.id, code)
+        if refusal:
+            key, values = refusal
+            ctx.say(key, **values)
+            return
+        data |= {"circle_id": circle.id, "circle": circle.name}
+    engine.start(ctx, "join", data)
+
+
+def normalize_code(text: str) -> str:
+    """'py7k', ' PY 7K ' -> 'PY7K'."""
+    return re.sub(r"[^A-Za-z0-9]", "", text).upper()[:16]
+
+
+def find_circle(session: Session, code: str) -> Circle | None:
+    return session.exec(select(Circle).where(Circle.join_code == code)).first()
+
+
+def refusal_for(
+    session: Session, circle: Circle | None, person_id: int, code: str
+) -> tuple[str, dict] | None:
+    """Why this person cannot join this circle now (a catalog key and values), or None."""
+    if circle is None:
+        return "join.unknown_code", {"code": code}
+    values = {"circle": circle.name}
+    if circle.status == "finished":
+        return "join.finished", values
+    if circle.status not in SIGNUP_OPEN:
+        return "join.closed", values
+    signup = session.exec(
+        select(Signup).where(Signup.circle_id == circle.id, Signup.person_id == person_id)
+    ).first()
+    if signup is not None and signup.left_at is None:
+        return "join.already", values
+    if (
+        circle.signup_limit
+        and learner_counts(session, [circle.id])[circle.id] >= circle.signup_limit
+    ):
+        return "join.full", values
+    return None

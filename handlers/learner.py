@@ -1,0 +1,190 @@
+"""A learner's replies: YES/NO to a reminder (an RSVP), NEXT, and LEAVE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot.context import Context
+from bot.i18n import t
+from bot.when import day_time
+from conversations import engine
+from conversations.parsers import parse_yes_no
+from models.circles import SCHEDULED, Circle, Meeting, Rsvp, Signup
+from models.message import OUT, Message
+
+# A reminder this recent still tells which meeting a bare YES or NO is about.
+REMINDER_CONTEXT = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A meeting a learner can answer for, with what they need to see about it."""
+
+    meeting_id: int
+    signup_id: int
+    circle: str
+    venue: str
+    starts_at: datetime
+    timezone: str
+
+    def when(self, language: str) -> str:
+        return day_time(self.starts_at, self.timezone, language)
+
+    def as_data(self) -> dict:
+        return {"meeting_id": self.meeting_id, "signup_id": self.signup_id, "circle": self.circle,
+                "venue": self.venue, "starts_at": self.starts_at.isoformat(),
+                "timezone": self.timezone}  # fmt: skip
+
+    @classmethod
+    def from_data(cls, data: dict) -> Upcoming:
+        return cls(**(data | {"starts_at": datetime.fromisoformat(data["starts_at"])}))
+
+
+def _upcoming_query(person_id: int):
+    return (
+        select(Meeting.id, Signup.id, Circle.name, Circle.venue, Meeting.starts_at, Circle.timezone)
+        .join(Circle, Circle.id == Meeting.circle_id)
+        .join(Signup, Signup.circle_id == Circle.id)
+        .where(Signup.person_id == person_id, Signup.left_at.is_(None))
+    )
+
+
+def next_meetings(session: Session, person_id: int, at: datetime) -> list[Upcoming]:
+    """The next scheduled meeting of each circle the person is in, soonest first."""
+    first = (
+        select(Meeting.circle_id, func.min(Meeting.starts_at).label("starts_at"))
+        .where(Meeting.status == SCHEDULED, Meeting.starts_at > at)
+        .group_by(Meeting.circle_id)
+        .subquery()
+    )
+    rows = session.execute(
+        _upcoming_query(person_id)
+        .join(
+            first,
+            (first.c.circle_id == Meeting.circle_id) & (first.c.starts_at == Meeting.starts_at),
+        )
+        .where(Meeting.status == SCHEDULED)
+        .order_by(Meeting.starts_at)
+    ).all()
+    return [Upcoming(*row) for row in rows]
+
+
+def reminded_meetings(session: Session, ctx: Context) -> list[Upcoming]:
+    """Meetings this contact was reminded of lately, newest reminder first, one per circle."""
+    rows = session.execute(
+        _upcoming_query(ctx.person.id)
+        .join(Message, Message.meeting_id == Meeting.id)
+        .where(
+            Message.contact_id == ctx.contact.id,
+            Message.direction == OUT,
+            Message.purpose == "reminder",
+            Message.created_at >= ctx.now - REMINDER_CONTEXT,
+            Meeting.status == SCHEDULED,
+        )
+        .order_by(Message.id.desc())
+    ).all()
+    seen, meetings = set(), []
+    for row in rows:
+        upcoming = Upcoming(*row)
+        if upcoming.circle not in seen:
+            seen.add(upcoming.circle)
+            meetings.append(upcoming)
+    return meetings
+
+
+def rsvp_route(ctx: Context) -> bool:
+    """A YES or NO from a learner is an RSVP: for the meeting just reminded of, or the next."""
+    attending = parse_yes_no(ctx.text)
+    if attending is None or not ctx.roles.learner:
+        return False
+    reminded = reminded_meetings(ctx.session, ctx)
+    if reminded:
+        open_ones = [m for m in reminded if m.starts_at > ctx.now]
+        if not open_ones:
+            latest = reminded[0]
+            ctx.say("rsvp.too_late", circle=latest.circle)
+            return True
+        candidates = open_ones
+    else:
+        candidates = next_meetings(ctx.session, ctx.person.id, ctx.now)
+    if not candidates:
+        ctx.say("rsvp.no_meeting")
+    elif len(candidates) == 1:
+        record_rsvp(ctx, candidates[0], attending)
+    else:
+        engine.start(ctx, "rsvp", {"attending": attending, **choices(ctx, candidates)})
+    return True
+
+
+def choices(ctx: Context, meetings: list[Upcoming]) -> dict:
+    """Numbered choices for a dialog, kept in its data."""
+    lines = [f"{n}) {m.circle}, {m.when(ctx.language)}" for n, m in enumerate(meetings, start=1)]
+    return {"options": [m.as_data() for m in meetings], "choices": "\n".join(lines)}
+
+
+def record_rsvp(ctx: Context, meeting: Upcoming, attending: bool) -> None:
+    """Store (or change) the answer until the meeting starts, and acknowledge it."""
+    if meeting.starts_at <= ctx.now:
+        ctx.say("rsvp.too_late", circle=meeting.circle)
+        return
+    rsvp = ctx.session.exec(
+        select(Rsvp).where(
+            Rsvp.meeting_id == meeting.meeting_id, Rsvp.signup_id == meeting.signup_id
+        )
+    ).first() or Rsvp(
+        meeting_id=meeting.meeting_id, signup_id=meeting.signup_id, attending=attending
+    )
+    rsvp.attending, rsvp.answered_at = attending, ctx.now
+    ctx.session.add(rsvp)
+    if attending:
+        ctx.say("rsvp.yes", circle=meeting.circle, when=meeting.when(ctx.language))
+    else:
+        ctx.say("rsvp.no", circle=meeting.circle)
+
+
+def next_meeting(ctx: Context, rest: str) -> None:
+    """NEXT: when and where each of the learner's circles meets next, and their answer."""
+    meetings = next_meetings(ctx.session, ctx.person.id, ctx.now)
+    if not meetings:
+        ctx.say("next.none")
+        return
+    answers = dict(
+        ctx.session.execute(
+            select(Rsvp.meeting_id, Rsvp.attending).where(
+                Rsvp.meeting_id.in_([m.meeting_id for m in meetings]),
+                Rsvp.signup_id.in_([m.signup_id for m in meetings]),
+            )
+        ).all()
+    )
+    lines = []
+    for meeting in meetings:
+        said = answers.get(meeting.meeting_id)
+        answer = "next.no_answer" if said is None else "next.said_yes" if said else "next.said_no"
+        lines.append(
+            t("next.line", ctx.language, circle=meeting.circle, venue=meeting.venue,
+              when=meeting.when(ctx.language), answer=t(answer, ctx.language))
+        )  # fmt: skip
+    ctx.send("\n".join(lines))
+
+
+def leave(ctx: Context, rest: str) -> None:
+    """LEAVE: confirm, asking which circle first when there are several."""
+    signups = ctx.session.execute(
+        select(Signup.id, Circle.name)
+        .join(Circle, Circle.id == Signup.circle_id)
+        .where(Signup.person_id == ctx.person.id, Signup.left_at.is_(None))
+        .order_by(Signup.joined_at)
+    ).all()
+    if not signups:
+        ctx.say("leave.none")
+        return
+    options = [{"signup_id": signup_id, "circle": name} for signup_id, name in signups]
+    data = {"options": options,
+            "choices": "\n".join(f"{n}) {o['circle']}" for n, o in enumerate(options, start=1))}  # fmt: skip
+    if len(options) == 1:
+        data |= options[0]
+    engine.start(ctx, "leave", data)

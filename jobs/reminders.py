@@ -1,0 +1,152 @@
+"""The reminder sweep: claim due meetings and queue one reminder per learner contact."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import case, func, update
+from sqlmodel import Session, select
+
+from bot import outbox, queue
+from bot.i18n import t
+from bot.identity import reachable_contacts
+from bot.when import day_time
+from handlers.notify import facilitators
+from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting, Rsvp, Signup
+from models.people import Contact, Person
+
+BATCH = 2000  # meetings per tick; a backlog drains over the next ticks
+REMINDER = "reminder"
+
+
+def sweep(session: Session, at: datetime, queued: Counter) -> None:
+    """Send every reminder that is due, once, to learners who have not stopped."""
+    due = session.execute(
+        select(
+            Meeting.id,
+            Meeting.circle_id,
+            Meeting.starts_at,
+            Meeting.reminder_text,
+            Circle.name,
+            Circle.venue,
+            Circle.timezone,
+        )  # fmt: skip
+        .join(Circle, Circle.id == Meeting.circle_id)
+        .where(
+            Meeting.reminder_sent_at.is_(None),
+            Meeting.reminder_due_at <= at,
+            Meeting.status == SCHEDULED,
+            Meeting.starts_at > at,
+            Circle.status.in_(SIGNUP_OPEN),
+        )
+        .order_by(Meeting.reminder_due_at)
+        .limit(BATCH)
+    ).all()
+    if not due:
+        return
+    # The claim: a tick running beside this one finds these rows taken and skips them.
+    claimed = set(
+        session.execute(
+            update(Meeting)
+            .where(Meeting.id.in_([m.id for m in due]), Meeting.reminder_sent_at.is_(None))
+            .values(reminder_sent_at=at)
+            .returning(Meeting.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    meetings = {m.circle_id: m for m in due if m.id in claimed}
+    if not meetings:
+        return
+    rows = _learner_reminders(session, meetings)
+    rows += _facilitator_copies(session, meetings, learners=Counter(r["meeting_id"] for r in rows))
+    outbox.queue_once(session, rows, queue_name=queue.LOW)
+    queued[REMINDER] += sum(1 for row in rows if row["purpose"] == REMINDER)
+    queued["reminder_copy"] += sum(1 for row in rows if row["purpose"] != REMINDER)
+
+
+def reminder_text(meeting, language: str) -> str:
+    """The reminder a learner gets: the facilitator's text or ours, then how to RSVP."""
+    body = meeting.reminder_text or t(
+        "reminder.body",
+        language,
+        circle=meeting.name,
+        when=day_time(meeting.starts_at, meeting.timezone, language),
+        venue=meeting.venue,
+    )
+    return f"{body} {t('reminder.rsvp', language)}"
+
+
+def _learner_reminders(session: Session, meetings: dict) -> list[dict]:
+    learners = session.execute(
+        select(Signup.circle_id, Contact.id, Contact.channel, Person.language)
+        .join(Contact, Contact.id == Signup.contact_id)
+        .join(Person, Person.id == Signup.person_id)
+        .where(
+            Signup.circle_id.in_(list(meetings)),
+            Signup.left_at.is_(None),
+            Contact.opted_out_at.is_(None),
+        )
+    ).all()
+    texts: dict[tuple[int, str], str] = {}
+    rows = []
+    for circle_id, contact_id, channel, language in learners:
+        meeting = meetings[circle_id]
+        if (meeting.id, language) not in texts:
+            texts[meeting.id, language] = reminder_text(meeting, language)
+        rows.append(
+            {
+                "channel": channel,
+                "contact_id": contact_id,
+                "meeting_id": meeting.id,
+                "body": texts[meeting.id, language],
+                "purpose": REMINDER,
+                "dedupe_key": f"reminder:{meeting.id}:{contact_id}",
+            }
+        )
+    return rows
+
+
+def _facilitator_copies(session: Session, meetings: dict, learners: Counter) -> list[dict]:
+    """Each facilitator's copy, with how many it reached and the RSVPs so far."""
+    meeting_ids = [m.id for m in meetings.values()]
+    counts = {
+        meeting_id: (yes, no)
+        for meeting_id, yes, no in session.execute(
+            select(
+                Rsvp.meeting_id,
+                func.sum(case((Rsvp.attending, 1), else_=0)),
+                func.sum(case((Rsvp.attending, 0), else_=1)),
+            )
+            .where(Rsvp.meeting_id.in_(meeting_ids))
+            .group_by(Rsvp.meeting_id)
+        ).all()
+    }
+    pairs = facilitators(session, list(meetings))
+    contacts = reachable_contacts(session, list({person.id for _, person in pairs}))
+    rows = []
+    for circle_id, person in pairs:
+        contact = contacts.get(person.id)
+        if contact is None:
+            continue
+        meeting = meetings[circle_id]
+        yes, no = counts.get(meeting.id, (0, 0))
+        body = t(
+            "reminder.copy",
+            person.language,
+            count=learners[meeting.id],
+            reminder=reminder_text(meeting, person.language),
+            yes=yes,
+            no=no,
+        )
+        rows.append(
+            {
+                "channel": contact.channel,
+                "contact_id": contact.id,
+                "meeting_id": meeting.id,
+                "body": body,
+                "purpose": "reminder_copy",
+                "dedupe_key": f"reminder-copy:{meeting.id}:{contact.id}",
+            }
+        )
+    return rows
