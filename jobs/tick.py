@@ -14,7 +14,7 @@ from bot import outbox, queue
 from bot.clock import now
 from bot.db import session_scope
 from conversations import engine
-from jobs import reminders
+from jobs import reminders, rsvp_summary
 from models.message import IN, OUT, QUEUED, RECEIVED, RETRY, SENDING, UNKNOWN, Message
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ def expire_dialogs(session: Session, at: datetime, queued: Counter) -> None:
 SWEEPS: list[Sweep] = [
     mark_unknown,
     reminders.sweep,
+    rsvp_summary.sweep,
     recover_outbox,
     recover_inbox,
     expire_dialogs,

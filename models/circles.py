@@ -70,6 +70,7 @@ class Meeting(SQLModel, table=True):
         Index("ix_meeting_status_starts_at", "status", "starts_at"),
         Index("ix_meeting_status_ends_at", "status", "ends_at"),
         Index("ix_meeting_reminder_due", "reminder_sent_at", "reminder_due_at"),
+        Index("ix_meeting_rsvp_summary_due", "rsvp_summary_sent_at", "starts_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -84,6 +85,7 @@ class Meeting(SQLModel, table=True):
     reminder_due_at: datetime | None = instant()
     reminder_sent_at: datetime | None = instant()
     preview_sent_at: datetime | None = instant()
+    rsvp_summary_sent_at: datetime | None = instant()
     prompted_at: datetime | None = instant()
 
 

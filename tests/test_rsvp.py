@@ -212,3 +212,22 @@ def test_leave_asks_which_circle_when_in_several(sms_user, run_jobs):
     says_at(amina, "2026-11-25T08:01:00+00:00", "2", run_jobs)
     says_at(amina, "2026-11-25T08:02:00+00:00", "yes", run_jobs)
     assert says_at(amina, "2026-11-25T08:03:00+00:00", "NEXT", run_jobs).startswith("Python:")
+
+
+def test_three_hours_before_the_facilitator_learns_who_is_coming(sms_user, run_jobs):
+    make_circle("Python", datetime(2026, 12, 1, 18, 0),
+                ["sms:+254711000001", "sms:+254711000002", "sms:+254711000003"],
+                "sms:+15559990001")  # fmt: skip
+    remind("2026-11-29T15:00:00+00:00", run_jobs)
+    says_at(sms_user("+254711000001"), "2026-11-30T08:00:00+00:00", "yes", run_jobs)
+    says_at(sms_user("+254711000002"), "2026-11-30T08:00:00+00:00", "hapana", run_jobs)
+    facilitator = sms_user("+15559990001")
+    remind("2026-12-01T11:59:00+00:00", run_jobs)
+    assert "no answer yet" not in facilitator.last_reply()
+    remind("2026-12-01T12:00:00+00:00", run_jobs)
+    assert facilitator.last_reply() == (
+        "Python, Tue 1 Dec, 18:00: 1 coming, 1 not coming, 1 no answer yet."
+    )
+    before = len(facilitator.replies())
+    remind("2026-12-01T12:01:00+00:00", run_jobs)
+    assert len(facilitator.replies()) == before
