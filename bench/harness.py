@@ -8,13 +8,11 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.procfile import read_procfile
 from tests.support import drivers
+from tests.support.processes import provider_settings, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -36,23 +35,6 @@ def stop_on_sigterm() -> None:
 def quiet_logs(level: int = logging.ERROR) -> None:
     """Keep the app's INFO logs (every Twilio request's headers) out of the figures."""
     logging.getLogger().setLevel(level)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
-    """Poll until `condition` returns something truthy; give up after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 class Instance:
@@ -73,27 +55,7 @@ class Instance:
 
     def settings(self, **overrides: Any):
         """Settings for this process: both providers configured, sending rates out of the way."""
-        from bot.config import Settings
-
-        values = dict(
-            database_url=self.database_url,
-            redis_url=self.redis_url,
-            instance_path=self.path,
-            public_base_url=drivers.PUBLIC_BASE_URL,
-            twilio_account_sid=drivers.TWILIO_SID,
-            twilio_auth_token=drivers.TWILIO_TOKEN,
-            twilio_sms_from=drivers.SMS_FROM,
-            twilio_whatsapp_from=drivers.WHATSAPP_FROM,
-            twilio_api_base_url="",
-            telegram_bot_token=drivers.TELEGRAM_TOKEN,
-            telegram_bot_username=drivers.BOT_USERNAME,
-            telegram_webhook_secret=drivers.TELEGRAM_SECRET,
-            outbox="providers",
-            sms_rate_per_second=100000.0,
-            telegram_rate_per_second=100000.0,
-            telegram_group_rate_per_minute=6000000.0,
-        )
-        return Settings(**(values | overrides))
+        return provider_settings(self.path, self.database_url, self.redis_url, **overrides)
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of the bot's processes, as an operator would set it for this run."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from bot import outbox, queue
 from bot.i18n import t
-from bot.identity import reachable_contacts
 from bot.when import day_time
-from handlers.notify import facilitators
+from jobs.meetings import claim, facilitator_rows, one_per_circle
 from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting, Rsvp, Signup
 from models.people import Contact, Person
 
@@ -43,18 +42,10 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
         .order_by(Meeting.reminder_due_at)
         .limit(BATCH)
     ).all()
+    due = one_per_circle(due)
     if not due:
         return
-    # The claim: a tick running beside this one finds these rows taken and skips them.
-    claimed = set(
-        session.execute(
-            update(Meeting)
-            .where(Meeting.id.in_([m.id for m in due]), Meeting.reminder_sent_at.is_(None))
-            .values(reminder_sent_at=at)
-            .returning(Meeting.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
+    claimed = claim(session, Meeting.reminder_sent_at, [m.id for m in due], at)
     meetings = {m.circle_id: m for m in due if m.id in claimed}
     if not meetings:
         return
@@ -122,16 +113,10 @@ def _facilitator_copies(session: Session, meetings: dict, learners: Counter) -> 
             .group_by(Rsvp.meeting_id)
         ).all()
     }
-    pairs = facilitators(session, list(meetings))
-    contacts = reachable_contacts(session, list({person.id for _, person in pairs}))
-    rows = []
-    for circle_id, person in pairs:
-        contact = contacts.get(person.id)
-        if contact is None:
-            continue
-        meeting = meetings[circle_id]
+
+    def copy(meeting, person) -> str:
         yes, no = counts.get(meeting.id, (0, 0))
-        body = t(
+        return t(
             "reminder.copy",
             person.language,
             count=learners[meeting.id],
@@ -139,14 +124,5 @@ def _facilitator_copies(session: Session, meetings: dict, learners: Counter) -> 
             yes=yes,
             no=no,
         )
-        rows.append(
-            {
-                "channel": contact.channel,
-                "contact_id": contact.id,
-                "meeting_id": meeting.id,
-                "body": body,
-                "purpose": "reminder_copy",
-                "dedupe_key": f"reminder-copy:{meeting.id}:{contact.id}",
-            }
-        )
-    return rows
+
+    return facilitator_rows(session, meetings, "reminder_copy", copy)

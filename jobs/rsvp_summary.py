@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from bot import outbox, queue
 from bot.i18n import t
-from bot.identity import reachable_contacts
 from bot.when import day_time
-from handlers.notify import facilitators
+from jobs.meetings import claim, facilitator_rows, one_per_circle
 from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting, Rsvp, Signup
 
 LEAD = timedelta(hours=3)  # late enough that most answers are in, early enough to plan
@@ -31,33 +30,21 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
             Meeting.status == SCHEDULED,
             Circle.status.in_(SIGNUP_OPEN),
         )
+        .order_by(Meeting.starts_at)
         .limit(BATCH)
     ).all()
+    due = one_per_circle(due)
     if not due:
         return
-    claimed = set(
-        session.execute(
-            update(Meeting)
-            .where(Meeting.id.in_([m.id for m in due]), Meeting.rsvp_summary_sent_at.is_(None))
-            .values(rsvp_summary_sent_at=at)
-            .returning(Meeting.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
+    claimed = claim(session, Meeting.rsvp_summary_sent_at, [m.id for m in due], at)
     meetings = {m.circle_id: m for m in due if m.id in claimed}
     if not meetings:
         return
     counts = _counts(session, meetings)
-    pairs = facilitators(session, list(meetings))
-    contacts = reachable_contacts(session, list({person.id for _, person in pairs}))
-    rows = []
-    for circle_id, person in pairs:
-        contact = contacts.get(person.id)
-        if contact is None:
-            continue
-        meeting = meetings[circle_id]
-        learners, yes, no = counts.get(circle_id, (0, 0, 0))
-        body = t(
+
+    def summary(meeting, person) -> str:
+        learners, yes, no = counts.get(meeting.circle_id, (0, 0, 0))
+        return t(
             "rsvp.summary",
             person.language,
             circle=meeting.name,
@@ -66,16 +53,8 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
             no=no,
             silent=learners - yes - no,
         )
-        rows.append(
-            {
-                "channel": contact.channel,
-                "contact_id": contact.id,
-                "meeting_id": meeting.id,
-                "body": body,
-                "purpose": "rsvp_summary",
-                "dedupe_key": f"rsvp-summary:{meeting.id}:{contact.id}",
-            }
-        )
+
+    rows = facilitator_rows(session, meetings, "rsvp_summary", summary)
     outbox.queue_once(session, rows, queue_name=queue.LOW)
     queued["rsvp_summary"] += len(rows)
 

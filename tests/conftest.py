@@ -17,6 +17,7 @@ from bot.config import Settings, use_settings
 from bot.db import get_engine, reset_engine
 from tests.support import drivers
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.processes import provider_settings
 from tests.support.twilio_api import TwilioAPI
 
 
@@ -33,27 +34,13 @@ def instance_dir(tmp_path_factory) -> Path:
 
 def make_settings(instance_dir: Path, telegram_url: str, **overrides) -> Settings:
     """Settings as a deployment with both providers configured would have them."""
-    values = dict(
-        database_url=os.environ.get("DATABASE_URL", ""),
-        redis_url=os.environ.get("REDIS_URL", ""),
-        instance_path=instance_dir,
-        public_base_url=drivers.PUBLIC_BASE_URL,
-        twilio_account_sid=drivers.TWILIO_SID,
-        twilio_auth_token=drivers.TWILIO_TOKEN,
-        twilio_sms_from=drivers.SMS_FROM,
-        twilio_whatsapp_from=drivers.WHATSAPP_FROM,
-        twilio_api_base_url="",
-        telegram_bot_token=drivers.TELEGRAM_TOKEN,
-        telegram_bot_username=drivers.BOT_USERNAME,
-        telegram_webhook_secret=drivers.TELEGRAM_SECRET,
-        telegram_api_base_url=telegram_url,
-        outbox="providers",
-        # Tests must not wait on the real sending rates.
-        sms_rate_per_second=10000.0,
-        telegram_rate_per_second=10000.0,
-        telegram_group_rate_per_minute=600000.0,
+    return provider_settings(
+        instance_dir,
+        os.environ.get("DATABASE_URL", ""),
+        os.environ.get("REDIS_URL", ""),
+        telegram_url,
+        **overrides,
     )
-    return Settings(**(values | overrides))
 
 
 @pytest.fixture(scope="session")
