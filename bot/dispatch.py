@@ -19,6 +19,7 @@ ROUTES = [
     keywords.opt_out_route,
     keywords.stopped_route,
     keywords.route,
+    learner.rsvp_before_dialog_route,
     engine.route,
     commands.route,
     learner.rsvp_route,

@@ -87,6 +87,9 @@ def _queue(
     return message
 
 
+INSERT_CHUNK = 5000  # rows of about ten values: well under 65,535 parameters
+
+
 def queue_once(session: Session, rows: list[dict], *, queue_name: str = queue.LOW) -> list[int]:
     """Insert many outbound rows at once, skipping any whose dedupe key already exists.
 
@@ -102,13 +105,16 @@ def queue_once(session: Session, rows: list[dict], *, queue_name: str = queue.LO
     ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(Message)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Message.id)
-    )
-    ids = [row[0] for row in session.execute(statement)]
+    ids = []
+    # Chunks keep each statement under PostgreSQL's 65,535 parameters however many go out.
+    for start in range(0, len(values), INSERT_CHUNK):
+        statement = (
+            insert(Message)
+            .values(values[start : start + INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Message.id)
+        )
+        ids += [row[0] for row in session.execute(statement)]
     _pending(session).extend((queue_name, message_id) for message_id in ids)
     return ids
 

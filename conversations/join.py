@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.context import Context
-from bot.i18n import t
 from bot.when import day_time
-from conversations.engine import Done, Flow, Next, Reask, Step, Stop
+from conversations.engine import Done, Flow, Next, Step, Stop
 from conversations.parsers import text, yes_no
 from handlers.join import find_circle, normalize_code, refusal_for
 from handlers.notify import tell_facilitators
@@ -18,9 +17,8 @@ def check_code(ctx: Context, data: dict, answer: str):
     """A code must name a circle this person can join; a typo gets another try."""
     code = normalize_code(answer)
     circle = find_circle(ctx.session, code)
-    if circle is None:
-        return Reask("join.unknown_code", {"code": code})
-    refusal = refusal_for(ctx.session, circle, ctx.person.id, code)
+    # Each refusal ends the dialog, so that "reply CIRCLES" in it works as it says.
+    refusal = refusal_for(ctx.session, circle, ctx.person.id, code, ctx.now)
     if refusal:
         return Stop(*refusal)
     return Next(data={"circle_id": circle.id, "circle": circle.name})
@@ -32,8 +30,9 @@ def consent(data: dict, agreed: bool):
 
 def finish(ctx: Context, data: dict) -> None:
     """Give the learner their place, confirm with the first meeting, tell the facilitators."""
-    circle = ctx.session.get(Circle, data["circle_id"])
-    refusal = refusal_for(ctx.session, circle, ctx.person.id, circle.join_code)
+    code = ctx.session.get(Circle, data["circle_id"]).join_code
+    circle = find_circle(ctx.session, code, lock=True)
+    refusal = refusal_for(ctx.session, circle, ctx.person.id, code, ctx.now)
     if refusal:  # the last place went, or the circle closed, while they were answering
         key, values = refusal
         ctx.say(key, **values)
@@ -75,7 +74,7 @@ def finish(ctx: Context, data: dict) -> None:
         circle.id,
         "join.facilitator_told",
         circle=circle.name,
-        name=ctx.person.name or t("learner.unnamed", ctx.language),
+        name=ctx.person.name,
         goal=data["goal"],
         count=count,
     )

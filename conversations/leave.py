@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.context import Context
-from bot.i18n import t
 from conversations.engine import Done, Flow, Next, Step, Stop
 from conversations.parsers import choice, yes_no
 from handlers.notify import tell_facilitators
@@ -34,10 +33,9 @@ def finish(ctx: Context, data: dict) -> None:
     ctx.forget_roles()
     ctx.say("leave.done", circle=data["circle"])
     count = learner_counts(ctx.session, [signup.circle_id])[signup.circle_id]
-    name = ctx.person.name or t("learner.unnamed", ctx.language)
     tell_facilitators(
         ctx.session, signup.circle_id, "leave.facilitator_told",
-        name=name, circle=data["circle"], count=count,
+        name=ctx.person.name, circle=data["circle"], count=count,
     )  # fmt: skip
 
 

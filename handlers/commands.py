@@ -21,10 +21,21 @@ class Command:
     help: str | None = None  # catalog key of its HELP line
     suggest: bool = False  # named in the hint to someone whose main role can use it
     refusal: str = "auth.not_allowed"
+    shown_to: tuple[str, ...] = ()  # roles whose HELP lists it, when not the same as `roles`
 
     def allowed(self, roles: Roles) -> bool:
         return not self.roles or any(getattr(roles, role) for role in self.roles)
 
+    @property
+    def audience(self) -> tuple[str, ...]:
+        """The roles it is meant for: whom HELP and hints show it to (empty: everyone)."""
+        return self.shown_to or self.roles
+
+    def shown(self, roles: Roles) -> bool:
+        return not self.audience or any(getattr(roles, role) for role in self.audience)
+
+
+TYPO_MIN_WITH_ARGUMENTS = 5
 
 # The journeys add their commands here, one line each; HELP lists them in this order.
 COMMANDS: list[Command] = [
@@ -32,18 +43,27 @@ COMMANDS: list[Command] = [
     Command(("FIND", "TAFUTA"), find.find),
     Command(("MORE", "ZAIDI"), find.more),
     Command(("JOIN", "JIUNGE"), join.join, help="help.join"),
-    Command(("NEXT", "IJAYO"), learner.next_meeting, ("learner",), "help.next", suggest=True),
-    Command(("LEAVE", "ONDOKA"), learner.leave, ("learner",), "help.leave"),
+    # Anyone may ask NEXT or LEAVE (someone who just left gets a clear answer); HELP shows
+    # them to learners.
+    Command(
+        ("NEXT", "IJAYO"),
+        learner.next_meeting,
+        help="help.next",
+        suggest=True,
+        shown_to=("learner",),
+    ),
+    Command(("LEAVE", "ONDOKA"), learner.leave, help="help.leave", shown_to=("learner",)),
 ]
 
 
 def route(ctx: Context) -> bool:
     """Run the command named by the first word, if the person may use it."""
     word, rest = split_command(ctx.text)
-    # An exact word wins over a typo of another one (MOVE is not a slip of MORE).
-    command = next((c for c in COMMANDS if word in c.words), None) or next(
-        (c for c in COMMANDS if matches(word, c.words)), None
-    )
+    # An exact word wins over a typo of another one (MOVE is not a slip of MORE); a typo counts
+    # only when the word stands alone or is long, so "fine, I'll come" is not FIND.
+    command = next((c for c in COMMANDS if word in c.words), None)
+    if command is None and (not rest or len(word) >= TYPO_MIN_WITH_ARGUMENTS):
+        command = next((c for c in COMMANDS if matches(word, c.words)), None)
     if command is None:
         return False
     if command.allowed(ctx.roles):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from rapidfuzz import fuzz, utils
 from sqlalchemy import func
@@ -12,13 +13,14 @@ from bot import queue
 from bot.channels.base import SMS
 from bot.context import Context
 from bot.i18n import t
+from bot.sms import segments
 from bot.when import day, weekday_time
-from models.circles import SIGNUP_OPEN, Circle, Signup, first_local
+from models.circles import SIGNUP_OPEN, Circle, Signup, first_local, has_meeting_after
 from models.teams import Team
 
 # How much text one page may hold: two SMS segments, or a screenful elsewhere.
-PAGE_CHARS = {SMS: 306}
-PAGE_CHARS_DEFAULT = 1200
+SMS_PAGE_SEGMENTS = 2
+PAGE_CHARS = 1200
 PLACE_MATCH = 85  # rapidfuzz WRatio: "nakru" finds Nakuru, "Nairobi" does not
 MORE_SECONDS = 24 * 3600
 
@@ -46,7 +48,7 @@ def more(ctx: Context, rest: str) -> None:
     _show(ctx, place=state["place"], offset=state["offset"])
 
 
-def open_circles(session, place: str | None) -> list[tuple[Circle, str | None]]:
+def open_circles(session, place: str | None, at: datetime) -> list[tuple[Circle, str | None]]:
     """Circles taking learners and not full, soonest first, with their team's name."""
     learners = (
         select(Signup.circle_id, func.count().label("n"))
@@ -60,6 +62,7 @@ def open_circles(session, place: str | None) -> list[tuple[Circle, str | None]]:
         .outerjoin(learners, learners.c.circle_id == Circle.id)
         .where(
             Circle.status.in_(SIGNUP_OPEN),
+            has_meeting_after(at),
             Circle.signup_limit.is_(None) | (func.coalesce(learners.c.n, 0) < Circle.signup_limit),
         )
         .order_by(Circle.first_date, Circle.start_time, Circle.id)
@@ -78,7 +81,7 @@ def _near(place: str, city: str, team: str | None) -> bool:
 
 
 def _show(ctx: Context, place: str | None, offset: int) -> None:
-    rows = open_circles(ctx.session, place)
+    rows = open_circles(ctx.session, place, ctx.now)
     if not rows:
         ctx.say("find.none_here" if place else "find.none", place=place or "")
         return
@@ -86,11 +89,10 @@ def _show(ctx: Context, place: str | None, offset: int) -> None:
     if not lines:
         ctx.say("find.no_more")
         return
-    limit = PAGE_CHARS.get(ctx.contact.channel, PAGE_CHARS_DEFAULT)
     footer = t("find.more", ctx.language)
     page: list[str] = []
     for line in lines:
-        if page and len("\n".join([*page, line, footer])) > limit:
+        if page and _too_long("\n".join([*page, line, footer]), ctx.contact.channel):
             break
         page.append(line)
     shown = offset + len(page)
@@ -102,6 +104,11 @@ def _show(ctx: Context, place: str | None, offset: int) -> None:
     else:
         redis.delete(_more_key(ctx))
     ctx.send("\n".join(page))
+
+
+def _too_long(text: str, channel: str) -> bool:
+    """Past a page: two SMS segments (as carriers count them), or a screenful elsewhere."""
+    return segments(text) > SMS_PAGE_SEGMENTS if channel == SMS else len(text) > PAGE_CHARS
 
 
 def _line(circle: Circle, language: str) -> str:

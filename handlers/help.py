@@ -16,7 +16,7 @@ def for_person(ctx: Context) -> str:
     lines += [
         t(command.help, ctx.language)
         for command in commands.COMMANDS
-        if command.help and command.allowed(ctx.roles)
+        if command.help and command.allowed(ctx.roles) and command.shown(ctx.roles)
     ]
     lines.append(t("help.everyone", ctx.language))
     return "\n".join(lines)
@@ -27,7 +27,7 @@ def suggestion(ctx: Context) -> str | None:
     held = [role for role in ROLE_ORDER if getattr(ctx.roles, role)]
     for role in held or [None]:
         for command in commands.COMMANDS:
-            fits = role in command.roles if role else not command.roles
+            fits = role in command.audience if role else not command.audience
             if command.suggest and fits:
                 return command.words[0]
     return None

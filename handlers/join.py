@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from bot.context import Context
 from conversations import engine
-from models.circles import SIGNUP_OPEN, Circle, Signup, learner_counts
+from models.circles import SIGNUP_OPEN, Circle, Signup, has_meeting_after, learner_counts
 
 
 def join(ctx: Context, rest: str) -> None:
@@ -17,7 +18,7 @@ def join(ctx: Context, rest: str) -> None:
     code = normalize_code(rest)
     if code:
         circle = find_circle(ctx.session, code)
-        refusal = refusal_for(ctx.session, circle, ctx.person.id, code)
+        refusal = refusal_for(ctx.session, circle, ctx.person.id, code, ctx.now)
         if refusal:
             key, values = refusal
             ctx.say(key, **values)
@@ -31,18 +32,22 @@ def normalize_code(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", text).upper()[:16]
 
 
-def find_circle(session: Session, code: str) -> Circle | None:
-    return session.exec(select(Circle).where(Circle.join_code == code)).first()
+def find_circle(session: Session, code: str, *, lock: bool = False) -> Circle | None:
+    """The circle with this join code; `lock` holds its row so two joins count one at a time."""
+    query = select(Circle).where(Circle.join_code == code)
+    return session.exec(query.with_for_update() if lock else query).first()
 
 
 def refusal_for(
-    session: Session, circle: Circle | None, person_id: int, code: str
+    session: Session, circle: Circle | None, person_id: int, code: str, at: datetime
 ) -> tuple[str, dict] | None:
     """Why this person cannot join this circle now (a catalog key and values), or None."""
     if circle is None:
         return "join.unknown_code", {"code": code}
     values = {"circle": circle.name}
-    if circle.status == "finished":
+    ahead = select(has_meeting_after(at)).where(Circle.id == circle.id)
+    over = not session.exec(ahead).one()
+    if circle.status == "finished" or (over and circle.status in SIGNUP_OPEN):
         return "join.finished", values
     if circle.status not in SIGNUP_OPEN:
         return "join.closed", values

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -13,11 +13,14 @@ from bot.i18n import t
 from bot.when import day_time
 from conversations import engine
 from conversations.parsers import parse_yes_no
-from models.circles import SCHEDULED, Circle, Meeting, Rsvp, Signup
+from handlers.words import whole
+from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting, Rsvp, Signup
 from models.message import OUT, Message
 
 # A reminder this recent still tells which meeting a bare YES or NO is about.
 REMINDER_CONTEXT = timedelta(days=7)
+# Without a reminder to answer, only a plain yes or no is an RSVP: "ok thanks" is not.
+PLAIN_ANSWERS = frozenset({"YES", "Y", "NO", "N", "NDIYO", "NDIO", "HAPANA"})
 
 
 @dataclass(frozen=True)
@@ -29,27 +32,45 @@ class Upcoming:
     circle: str
     venue: str
     starts_at: datetime
+    ends_at: datetime
     timezone: str
 
     def when(self, language: str) -> str:
         return day_time(self.starts_at, self.timezone, language)
 
     def as_data(self) -> dict:
-        return {"meeting_id": self.meeting_id, "signup_id": self.signup_id, "circle": self.circle,
-                "venue": self.venue, "starts_at": self.starts_at.isoformat(),
-                "timezone": self.timezone}  # fmt: skip
+        values = asdict(self)
+        return values | {
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+        }
 
     @classmethod
     def from_data(cls, data: dict) -> Upcoming:
-        return cls(**(data | {"starts_at": datetime.fromisoformat(data["starts_at"])}))
+        instants = {key: datetime.fromisoformat(data[key]) for key in ("starts_at", "ends_at")}
+        return cls(**(data | instants))
 
 
 def _upcoming_query(person_id: int):
+    """A person's scheduled meetings in circles they are in and that still run."""
     return (
-        select(Meeting.id, Signup.id, Circle.name, Circle.venue, Meeting.starts_at, Circle.timezone)
+        select(
+            Meeting.id,
+            Signup.id,
+            Circle.name,
+            Circle.venue,
+            Meeting.starts_at,
+            Meeting.ends_at,
+            Circle.timezone,
+        )
         .join(Circle, Circle.id == Meeting.circle_id)
         .join(Signup, Signup.circle_id == Circle.id)
-        .where(Signup.person_id == person_id, Signup.left_at.is_(None))
+        .where(
+            Signup.person_id == person_id,
+            Signup.left_at.is_(None),
+            Meeting.status == SCHEDULED,
+            Circle.status.in_(SIGNUP_OPEN),
+        )
     )
 
 
@@ -61,20 +82,15 @@ def next_meetings(session: Session, person_id: int, at: datetime) -> list[Upcomi
         .group_by(Meeting.circle_id)
         .subquery()
     )
+    is_first = (first.c.circle_id == Meeting.circle_id) & (first.c.starts_at == Meeting.starts_at)
     rows = session.execute(
-        _upcoming_query(person_id)
-        .join(
-            first,
-            (first.c.circle_id == Meeting.circle_id) & (first.c.starts_at == Meeting.starts_at),
-        )
-        .where(Meeting.status == SCHEDULED)
-        .order_by(Meeting.starts_at)
+        _upcoming_query(person_id).join(first, is_first).order_by(Meeting.starts_at)
     ).all()
     return [Upcoming(*row) for row in rows]
 
 
 def reminded_meetings(session: Session, ctx: Context) -> list[Upcoming]:
-    """Meetings this contact was reminded of lately, newest reminder first, one per circle."""
+    """Meetings this contact was reminded of lately, newest reminder first, one per signup."""
     rows = session.execute(
         _upcoming_query(ctx.person.id)
         .join(Message, Message.meeting_id == Meeting.id)
@@ -83,15 +99,14 @@ def reminded_meetings(session: Session, ctx: Context) -> list[Upcoming]:
             Message.direction == OUT,
             Message.purpose == "reminder",
             Message.created_at >= ctx.now - REMINDER_CONTEXT,
-            Meeting.status == SCHEDULED,
         )
         .order_by(Message.id.desc())
     ).all()
     seen, meetings = set(), []
     for row in rows:
         upcoming = Upcoming(*row)
-        if upcoming.circle not in seen:
-            seen.add(upcoming.circle)
+        if upcoming.signup_id not in seen:
+            seen.add(upcoming.signup_id)
             meetings.append(upcoming)
     return meetings
 
@@ -99,18 +114,22 @@ def reminded_meetings(session: Session, ctx: Context) -> list[Upcoming]:
 def rsvp_route(ctx: Context) -> bool:
     """A YES or NO from a learner is an RSVP: for the meeting just reminded of, or the next."""
     attending = parse_yes_no(ctx.text)
-    if attending is None or not ctx.roles.learner:
+    if attending is None:
         return False
     reminded = reminded_meetings(ctx.session, ctx)
-    if reminded:
-        open_ones = [m for m in reminded if m.starts_at > ctx.now]
-        if not open_ones:
-            latest = reminded[0]
-            ctx.say("rsvp.too_late", circle=latest.circle)
-            return True
+    if not reminded and not _plain(ctx.text):
+        return False
+    open_ones = [m for m in reminded if m.starts_at > ctx.now]
+    running = [m for m in reminded if m.starts_at <= ctx.now < m.ends_at]
+    if open_ones:
         candidates = open_ones
+    elif running:
+        ctx.say("rsvp.too_late", circle=running[0].circle)
+        return True
     else:
         candidates = next_meetings(ctx.session, ctx.person.id, ctx.now)
+        if not candidates and not ctx.roles.learner:
+            return False
     if not candidates:
         ctx.say("rsvp.no_meeting")
     elif len(candidates) == 1:
@@ -118,6 +137,33 @@ def rsvp_route(ctx: Context) -> bool:
     else:
         engine.start(ctx, "rsvp", {"attending": attending, **choices(ctx, candidates)})
     return True
+
+
+def rsvp_before_dialog_route(ctx: Context) -> bool:
+    """A YES or NO that answers a reminder sent after a dialog's last question is an RSVP;
+    the dialog keeps waiting for its own answer."""
+    conversation = engine.active(ctx.session, ctx.contact.id, ctx.now)
+    if conversation is None or parse_yes_no(ctx.text) is None:
+        return False
+    newer = ctx.session.exec(
+        select(Message.id).where(
+            Message.contact_id == ctx.contact.id,
+            Message.direction == OUT,
+            Message.purpose == "reminder",
+            Message.created_at > conversation.updated_at,
+        )
+    ).first()
+    if newer is None or not rsvp_route(ctx):
+        return False
+    # The next reply belongs to the dialog again.
+    conversation.updated_at = ctx.now
+    ctx.session.add(conversation)
+    return True
+
+
+def _plain(text: str) -> bool:
+    first = text.strip().split(maxsplit=1)
+    return bool(first) and (whole(text) in PLAIN_ANSWERS or whole(first[0]) in PLAIN_ANSWERS)
 
 
 def choices(ctx: Context, meetings: list[Upcoming]) -> dict:
@@ -131,11 +177,10 @@ def record_rsvp(ctx: Context, meeting: Upcoming, attending: bool) -> None:
     if meeting.starts_at <= ctx.now:
         ctx.say("rsvp.too_late", circle=meeting.circle)
         return
-    rsvp = ctx.session.exec(
-        select(Rsvp).where(
-            Rsvp.meeting_id == meeting.meeting_id, Rsvp.signup_id == meeting.signup_id
-        )
-    ).first() or Rsvp(
+    found = select(Rsvp).where(
+        Rsvp.meeting_id == meeting.meeting_id, Rsvp.signup_id == meeting.signup_id
+    )
+    rsvp = ctx.session.exec(found).first() or Rsvp(
         meeting_id=meeting.meeting_id, signup_id=meeting.signup_id, attending=attending
     )
     rsvp.attending, rsvp.answered_at = attending, ctx.now
@@ -164,10 +209,9 @@ def next_meeting(ctx: Context, rest: str) -> None:
     for meeting in meetings:
         said = answers.get(meeting.meeting_id)
         answer = "next.no_answer" if said is None else "next.said_yes" if said else "next.said_no"
-        lines.append(
-            t("next.line", ctx.language, circle=meeting.circle, venue=meeting.venue,
-              when=meeting.when(ctx.language), answer=t(answer, ctx.language))
-        )  # fmt: skip
+        values = {"circle": meeting.circle, "venue": meeting.venue,
+                  "when": meeting.when(ctx.language), "answer": t(answer, ctx.language)}  # fmt: skip
+        lines.append(t("next.line", ctx.language, **values))
     ctx.send("\n".join(lines))
 
 
@@ -183,8 +227,8 @@ def leave(ctx: Context, rest: str) -> None:
         ctx.say("leave.none")
         return
     options = [{"signup_id": signup_id, "circle": name} for signup_id, name in signups]
-    data = {"options": options,
-            "choices": "\n".join(f"{n}) {o['circle']}" for n, o in enumerate(options, start=1))}  # fmt: skip
+    lines = [f"{n}) {option['circle']}" for n, option in enumerate(options, start=1)]
+    data = {"options": options, "choices": "\n".join(lines)}
     if len(options) == 1:
         data |= options[0]
     engine.start(ctx, "leave", data)

@@ -25,11 +25,13 @@ def facilitators(session: Session, circle_ids: list[int]) -> list[tuple[int, Per
 
 
 def tell_facilitators(session: Session, circle_id: int, key: str, **values: object) -> None:
-    """Send each facilitator of the circle the text `key`, in their own language."""
+    """Send each facilitator of the circle the text `key`, in their own language (a learner
+    we have no name for is "a learner" in that language too)."""
     people = [person for _, person in facilitators(session, [circle_id])]
     contacts = reachable_contacts(session, [person.id for person in people])
     for person in people:
         contact = contacts.get(person.id)
         if contact is not None:
-            body = t(key, person.language, **values)
+            name = values.get("name") or t("learner.unnamed", person.language)
+            body = t(key, person.language, **(values | {"name": name}))
             outbox.to_contact(session, contact, body, purpose="notice", queue_name=queue.LOW)

@@ -54,6 +54,8 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
             silent=learners - yes - no,
         )
 
+    # A circle nobody has joined needs no count.
+    meetings = {cid: m for cid, m in meetings.items() if counts.get(cid, (0, 0, 0))[0]}
     rows = facilitator_rows(session, meetings, "rsvp_summary", summary)
     outbox.queue_once(session, rows, queue_name=queue.LOW)
     queued["rsvp_summary"] += len(rows)

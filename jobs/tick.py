@@ -37,8 +37,12 @@ def run(at: str | None = None) -> dict:
         instant = instant.replace(tzinfo=UTC)
     queued: Counter = Counter()
     for sweep in SWEEPS:
-        with session_scope() as session:
-            sweep(session, instant, queued)
+        try:
+            with session_scope() as session:
+                sweep(session, instant, queued)
+        except Exception:  # one broken sweep must not stop recovery and the others
+            log.exception("tick sweep %s failed; it runs again next minute", sweep.__name__)
+            queued[f"failed:{sweep.__name__}"] += 1
     return {"at": instant.isoformat(), "queued": dict(queued)}
 
 

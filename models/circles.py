@@ -193,3 +193,12 @@ def learner_counts(session: Session, circle_ids: list[int]) -> dict[int, int]:
         .group_by(Signup.circle_id)
     ).all()
     return dict.fromkeys(circle_ids, 0) | dict(rows)
+
+
+def has_meeting_after(at: datetime):
+    """SQL condition: the circle still has a scheduled meeting to come (else it is over)."""
+    return (
+        select(Meeting.id)
+        .where(Meeting.circle_id == Circle.id, Meeting.status == SCHEDULED, Meeting.starts_at > at)
+        .exists()
+    )

@@ -167,17 +167,20 @@ def test_joining_asks_name_goal_and_consent_then_confirms_and_tells_the_facilita
     assert signups() == [("Python", "Amina", "Build a website for my shop")]
 
 
-def test_join_alone_asks_for_the_code_and_a_wrong_code_is_asked_again(sms_user, run_jobs):
+def test_join_alone_asks_for_the_code_and_a_wrong_code_ends_the_dialog(sms_user, run_jobs):
     codes = make_world()
     amina = sms_user("+254711000001")
-    for text in ("JOIN", "ZZZZ", codes["Python"], "Amina", "Learn to code", "ndiyo"):
+    for text in ("JOIN", "ZZZZ", "CIRCLES", "JOIN", codes["Python"], "Amina", "Code", "ndiyo"):
         amina.says(text)
         run_jobs()
     replies = amina.replies()
-    assert replies[0] == "What's the circle's code? It's 4 letters, e.g. PY7K."
-    assert replies[1].startswith("I don't know the code ZZZZ.")
-    assert replies[1].endswith("What's the circle's code? It's 4 letters, e.g. PY7K.")
-    assert replies[2] == "Welcome! What's your name?"
+    assert replies[0] == "What's the circle's code? It's 4 characters, e.g. PY7K."
+    assert replies[1] == (
+        "I don't know the code ZZZZ. Please check it and try again, "
+        "or reply CIRCLES to see open circles."
+    )
+    assert "JOIN" in replies[2]  # CIRCLES did what the refusal said it would
+    assert replies[4] == "Welcome! What's your name?"
     assert replies[-1].startswith("You're in Python!")
 
 
@@ -287,3 +290,20 @@ def test_joining_on_telegram(telegram_user, run_jobs):
         ann.says(text)
         run_jobs()
     assert ann.last_reply().startswith("You're in Digital Skills! First meeting: Sat 28 Nov, 10:00")
+
+
+def test_a_circle_whose_meetings_are_all_past_is_not_listed_or_joined(sms_user, run_jobs):
+    codes = make_world()
+    # Digital Skills met six Saturdays from 28 Nov; by February it is over.
+    with time_machine.travel(datetime.fromisoformat("2027-02-01T09:00:00+00:00"), tick=True):
+        amina = sms_user("+254711000001")
+        amina.says("FIND Kisumu")
+        run_jobs()
+        assert amina.last_reply() == (
+            "No open circles found for Kisumu. Reply CIRCLES to see them all."
+        )
+        amina.says(f"JOIN {codes['Digital Skills']}")
+        run_jobs()
+        assert amina.last_reply() == (
+            "Digital Skills has finished. Reply CIRCLES to find another circle."
+        )

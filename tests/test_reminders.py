@@ -56,7 +56,7 @@ def test_a_nairobi_learner_is_reminded_48_hours_before_in_one_sms(sms_user, run_
     )
     assert segments(reminder) == 1
     assert facilitator.last_reply() == (
-        f'Sent to 1 learners: "{reminder}" RSVPs so far: 0 yes, 0 no.'
+        f'Learners reminded: 1. "{reminder}" RSVPs so far: 0 yes, 0 no.'
     )
 
 

@@ -73,10 +73,10 @@ def test_swahili_replies_count_too(sms_user, run_jobs):
     says_at(amina, "2026-11-20T10:00:00+00:00", "LUGHA sw", run_jobs)
     remind("2026-11-29T15:00:00+00:00", run_jobs)
     assert says_at(amina, "2026-11-29T16:00:00+00:00", "sitaweza kuja", run_jobs) == (
-        "Asante kwa kutujulisha. Tutakukosa Python."
+        "Asante kwa kutujulisha. Tutakukosa kwenye Python."
     )
     assert says_at(amina, "2026-11-29T17:00:00+00:00", "ndiyo 👍", run_jobs) == (
-        "Asante! Tutaonana Python, Jumanne 1 Des, 18:00."
+        "Asante! Tutaonana kwenye Python, Jumanne 1 Des, 18:00."
     )
 
 
@@ -141,7 +141,7 @@ def test_the_facilitators_copy_shows_the_rsvps_so_far(sms_user, run_jobs):
     says_at(sms_user("+254711000001"), "2026-11-25T08:00:00+00:00", "yes", run_jobs)
     remind("2026-11-29T15:00:00+00:00", run_jobs)
     copy = sms_user("+15559990001").last_reply()
-    assert copy.startswith('Sent to 2 learners: "Reminder: Python, Tue 1 Dec, 18:00')
+    assert copy.startswith('Learners reminded: 2. "Reminder: Python, Tue 1 Dec, 18:00')
     assert copy.endswith("RSVPs so far: 1 yes, 0 no.")
 
 
@@ -177,7 +177,7 @@ def test_next_for_someone_without_a_circle(sms_user, run_jobs):
     bob = sms_user("+254711000002")
     bob.says("NEXT")
     run_jobs()
-    assert bob.last_reply() == "Sorry, you can't do that here."
+    assert bob.last_reply() == "You have no upcoming meetings. Reply CIRCLES to find a circle."
 
 
 def test_leave_confirms_tells_the_facilitator_and_stops_reminders(sms_user, run_jobs):
@@ -231,3 +231,60 @@ def test_three_hours_before_the_facilitator_learns_who_is_coming(sms_user, run_j
     before = len(facilitator.replies())
     remind("2026-12-01T12:01:00+00:00", run_jobs)
     assert len(facilitator.replies()) == before
+
+
+def test_yes_after_a_meeting_ended_is_for_the_next_one(sms_user, run_jobs):
+    make_circle("Python", datetime(2026, 12, 1, 18, 0), ["sms:+254711000001"], "sms:+15559990001")
+    amina = sms_user("+254711000001")
+    remind("2026-11-29T15:00:00+00:00", run_jobs)
+    assert says_at(amina, "2026-12-01T15:30:00+00:00", "yes", run_jobs) == (
+        "Python has already started, so I can't change your answer now."
+    )
+    assert says_at(amina, "2026-12-03T08:00:00+00:00", "yes", run_jobs) == (
+        "Thanks! See you at Python, Tue 8 Dec, 18:00."
+    )
+    assert answers() == [(2, True)]
+
+
+def test_two_circles_with_the_same_name_are_told_apart(sms_user, run_jobs):
+    learner = ["sms:+254711000001"]
+    make_circle("Python", datetime(2026, 12, 1, 18, 0), learner, "sms:+15559990001")
+    make_circle("Python", datetime(2026, 12, 1, 10, 0), learner, "sms:+15559990002")
+    amina = sms_user("+254711000001")
+    remind("2026-11-29T15:00:00+00:00", run_jobs)
+    question = says_at(amina, "2026-11-29T16:00:00+00:00", "yes", run_jobs)
+    assert "1) Python, Tue 1 Dec, 18:00" in question or "1) Python, Tue 1 Dec, 10:00" in question
+    assert "2) Python, Tue 1 Dec" in question
+
+
+def test_a_reminder_arriving_mid_dialog_gets_the_yes_and_the_dialog_keeps_waiting(
+    sms_user, run_jobs
+):
+    learner = ["sms:+254711000001"]
+    make_circle("Python", datetime(2026, 12, 5, 18, 0), learner, "sms:+15559990001")
+    make_circle("Poetry", datetime(2026, 12, 1, 18, 0), learner, "sms:+15559990002")
+    amina = sms_user("+254711000001")
+    says_at(amina, "2026-11-29T14:00:00+00:00", "LEAVE", run_jobs)
+    says_at(amina, "2026-11-29T14:01:00+00:00", "1", run_jobs)  # Python: "Leave Python? YES/NO"
+    remind("2026-11-29T15:00:00+00:00", run_jobs)  # Poetry's reminder lands meanwhile
+    assert says_at(amina, "2026-11-29T16:00:00+00:00", "YES", run_jobs) == (
+        "Thanks! See you at Poetry, Tue 1 Dec, 18:00."
+    )
+    assert says_at(amina, "2026-11-29T16:01:00+00:00", "no", run_jobs) == (
+        "OK, you're still in Python."
+    )
+    with session_scope() as session:
+        assert session.exec(select(Signup).where(Signup.left_at.is_not(None))).all() == []
+
+
+def test_ok_thanks_without_a_reminder_is_not_an_rsvp(sms_user, run_jobs):
+    make_circle("Python", datetime(2026, 12, 1, 18, 0), ["sms:+254711000001"], "sms:+15559990001")
+    amina = sms_user("+254711000001")
+    for text in ("ok thanks", "sawa", "fine, I'll come"):
+        reply = says_at(amina, "2026-11-25T08:00:00+00:00", text, run_jobs)
+        assert reply == "Sorry, I didn't get that. Try NEXT, or reply HELP."
+    assert answers() == []
+    remind("2026-11-29T15:00:00+00:00", run_jobs)
+    assert says_at(amina, "2026-11-29T16:00:00+00:00", "fine, I'll come", run_jobs) == (
+        "Thanks! See you at Python, Tue 1 Dec, 18:00."
+    )
