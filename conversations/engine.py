@@ -124,6 +124,9 @@ def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -
     end(ctx, status="replaced")
     data = dict(data or {})
     first = _open_step(flow, flow.steps[0], data)
+    if first is None:  # every answer is known already: nothing to ask
+        flow.finish(ctx, data)
+        return
     conversation = Conversation(
         contact_id=ctx.contact.id,
         flow=flow.name,

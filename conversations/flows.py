@@ -1,10 +1,12 @@
 """The registry of flows, explicit and ordered: one line per flow module."""
 
-from conversations import join, language, leave, rsvp
+from conversations import join, language, leave, rsvp, team_join, who
 
 FLOWS = [
     language.FLOW,
     join.FLOW,
     rsvp.FLOW,
     leave.FLOW,
+    team_join.FLOW,
+    who.FLOW,
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.context import Context
 from bot.roles import Roles
-from handlers import find, join, learner
+from handlers import facilitator, find, join, learner
 from handlers.words import matches, split_command
 
 
@@ -36,6 +36,7 @@ class Command:
 
 
 TYPO_MIN_WITH_ARGUMENTS = 5
+LOOKS_AFTER = ("facilitator", "organizer")  # the roles that may see a circle's learners
 
 # The journeys add their commands here, one line each; HELP lists them in this order.
 COMMANDS: list[Command] = [
@@ -53,6 +54,9 @@ COMMANDS: list[Command] = [
         shown_to=("learner",),
     ),
     Command(("LEAVE", "ONDOKA"), learner.leave, help="help.leave", shown_to=("learner",)),
+    Command(("TEAM", "TIMU"), facilitator.team),
+    Command(("MY", "VYANGU"), facilitator.my_circles, LOOKS_AFTER, "help.my", suggest=True),
+    Command(("WHO", "NANI"), facilitator.who, LOOKS_AFTER, "help.who"),
 ]
 
 

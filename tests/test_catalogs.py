@@ -19,7 +19,8 @@ KEY_USE = re.compile(
     r"""(?:\bt\(|\.say\(|\bask=|\bhint=|\brefusal=|Reask\()\s*["']([a-z_]+\.[a-z_.]+)["']"""
 )
 # Any other "namespace.key" literal whose namespace the catalog uses (keys kept in variables).
-KEY_LITERAL = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
+# (foreign_key="team.id" and the like name columns, not texts.)
+KEY_LITERAL = re.compile(r"""(?<!foreign_key=)["']([a-z_]+\.[a-z_]+)["']""")
 NAMESPACES = {key.split(".")[0] for key in catalog("en")}
 
 

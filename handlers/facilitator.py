@@ -1,0 +1,163 @@
+"""A facilitator's commands: TEAM <invite code>, MY circles, WHO is coming."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from bot.channels.base import SMS
+from bot.context import Context
+from bot.i18n import t
+from bot.sms import segments
+from bot.when import day_time
+from conversations import engine
+from models.circles import SCHEDULED, Circle, Facilitation, Meeting, Rsvp, Signup
+from models.people import Person
+from models.teams import ORGANIZER, Team, TeamMember
+
+SMS_PAGE_SEGMENTS = 2
+
+
+def team(ctx: Context, rest: str) -> None:
+    """TEAM <invite code>: become a facilitator of the team (asking the name if unknown)."""
+    code = re.sub(r"[^A-Za-z0-9]", "", rest).upper()[:16]
+    data = {"known_name": bool(ctx.person.name)}
+    if code:
+        found = ctx.session.exec(select(Team).where(Team.invite_code == code)).first()
+        if found is None:
+            ctx.say("team.unknown_code", code=code)
+            return
+        data |= {"team_id": found.id, "team": found.name}
+    engine.start(ctx, "team_join", data)
+
+
+def circles_of(session: Session, person_id: int) -> list[Circle]:
+    """The circles a person may look after: those they facilitate and their teams' as organizer."""
+    organizer_teams = select(TeamMember.team_id).where(
+        TeamMember.person_id == person_id, TeamMember.role == ORGANIZER
+    )
+    facilitated = select(Facilitation.circle_id).where(Facilitation.person_id == person_id)
+    return list(
+        session.exec(
+            select(Circle)
+            .where(
+                or_(Circle.id.in_(facilitated), Circle.team_id.in_(organizer_teams)),
+                Circle.status.not_in(("finished", "cancelled")),
+            )
+            .order_by(Circle.first_date, Circle.id)
+        ).all()
+    )
+
+
+def _next_starts(session: Session, circle_ids: list[int], at: datetime) -> dict[int, Meeting]:
+    """Each circle's next scheduled meeting, in one query."""
+    first = (
+        select(Meeting.circle_id, func.min(Meeting.starts_at).label("starts_at"))
+        .where(
+            Meeting.circle_id.in_(circle_ids), Meeting.status == SCHEDULED, Meeting.starts_at > at
+        )
+        .group_by(Meeting.circle_id)
+        .subquery()
+    )
+    meetings = session.exec(
+        select(Meeting).join(
+            first,
+            (first.c.circle_id == Meeting.circle_id) & (first.c.starts_at == Meeting.starts_at),
+        )
+    ).all()
+    return {meeting.circle_id: meeting for meeting in meetings}
+
+
+def my_circles(ctx: Context, rest: str) -> None:
+    """MY: the circles this person facilitates (or organizes), codes and next meetings."""
+    circles = circles_of(ctx.session, ctx.person.id)
+    if not circles:
+        ctx.say("my.none")
+        return
+    ids = [circle.id for circle in circles]
+    upcoming = _next_starts(ctx.session, ids, ctx.now)
+    counts = dict(
+        ctx.session.exec(
+            select(Signup.circle_id, func.count())
+            .where(Signup.circle_id.in_(ids), Signup.left_at.is_(None))
+            .group_by(Signup.circle_id)
+        ).all()
+    )
+    lines = []
+    for circle in circles:
+        meeting = upcoming.get(circle.id)
+        when = (
+            day_time(meeting.starts_at, circle.timezone, ctx.language)
+            if meeting
+            else t("my.no_meeting", ctx.language)
+        )
+        lines.append(
+            t("my.line", ctx.language, circle=circle.name, code=circle.join_code, when=when,
+              count=counts.get(circle.id, 0))
+        )  # fmt: skip
+    _send_pages(ctx, lines)
+
+
+def who(ctx: Context, rest: str) -> None:
+    """WHO: who said yes, no, or nothing for the next meeting (asking which circle if several)."""
+    circles = circles_of(ctx.session, ctx.person.id)
+    if not circles:
+        ctx.say("auth.not_allowed")
+        return
+    if len(circles) == 1:
+        show_who(ctx, circles[0].id)
+        return
+    lines = [f"{n}) {c.name} ({c.join_code})" for n, c in enumerate(circles, start=1)]
+    options = [{"circle_id": c.id, "circle": f"{c.name} {c.join_code}"} for c in circles]
+    engine.start(ctx, "who", {"options": options, "choices": "\n".join(lines)})
+
+
+def show_who(ctx: Context, circle_id: int) -> None:
+    """The roster of one circle for its next meeting, grouped by answer."""
+    if circle_id not in {c.id for c in circles_of(ctx.session, ctx.person.id)}:
+        ctx.say("auth.not_allowed")  # never show another circle's learners
+        return
+    circle = ctx.session.get(Circle, circle_id)
+    meeting = _next_starts(ctx.session, [circle_id], ctx.now).get(circle_id)
+    learners = ctx.session.exec(
+        select(Person.name, Rsvp.attending)
+        .join(Signup, Signup.person_id == Person.id)
+        .outerjoin(
+            Rsvp,
+            (Rsvp.signup_id == Signup.id) & (Rsvp.meeting_id == (meeting.id if meeting else -1)),
+        )
+        .where(Signup.circle_id == circle_id, Signup.left_at.is_(None))
+        .order_by(Person.name)
+    ).all()
+    unnamed = t("learner.unnamed", ctx.language)
+    groups: dict[object, list[str]] = {True: [], False: [], None: []}
+    for name, attending in learners:
+        groups[attending].append(name or unnamed)
+    when = day_time(meeting.starts_at, circle.timezone, ctx.language) if meeting else "-"
+    lines = [
+        t("who.header", ctx.language, circle=circle.name, when=when, yes=len(groups[True]),
+          no=len(groups[False]), silent=len(groups[None]))
+    ]  # fmt: skip
+    for key, attending in (("who.yes", True), ("who.no", False), ("who.silent", None)):
+        if groups[attending]:
+            lines.append(t(key, ctx.language, names=", ".join(groups[attending])))
+    if not learners:
+        lines.append(t("who.empty", ctx.language))
+    _send_pages(ctx, lines)
+
+
+def _send_pages(ctx: Context, lines: list[str]) -> None:
+    """Send the lines as few messages as fit: two segments each on SMS, one message elsewhere."""
+    if ctx.contact.channel != SMS:
+        ctx.send("\n".join(lines))
+        return
+    page: list[str] = []
+    for line in lines:
+        if page and segments("\n".join([*page, line])) > SMS_PAGE_SEGMENTS:
+            ctx.send("\n".join(page))
+            page = []
+        page.append(line)
+    ctx.send("\n".join(page))
