@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_send_attempts: int = 6
     dialog_expiry_hours: int = 24
     default_language: str = "en"
+    # Off: only members of a team may create circles (NEW explains how to get an invite code).
+    allow_teamless_facilitators: bool = False
+    default_timezone: str = "UTC"  # for circles created without a team
 
     @field_validator("twilio_whatsapp_templates", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """The registry of flows, explicit and ordered: one line per flow module."""
 
-from conversations import join, language, leave, rsvp, team_join, who
+from conversations import create_circle, join, language, leave, rsvp, team_join, who
 
 FLOWS = [
     language.FLOW,
@@ -9,4 +9,5 @@ FLOWS = [
     leave.FLOW,
     team_join.FLOW,
     who.FLOW,
+    create_circle.FLOW,
 ]

@@ -55,6 +55,7 @@ COMMANDS: list[Command] = [
     ),
     Command(("LEAVE", "ONDOKA"), learner.leave, help="help.leave", shown_to=("learner",)),
     Command(("TEAM", "TIMU"), facilitator.team),
+    Command(("NEW", "MPYA"), facilitator.new_circle, help="help.new", shown_to=LOOKS_AFTER),
     Command(("MY", "VYANGU"), facilitator.my_circles, LOOKS_AFTER, "help.my", suggest=True),
     Command(("WHO", "NANI"), facilitator.who, LOOKS_AFTER, "help.who"),
 ]

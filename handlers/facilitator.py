@@ -9,6 +9,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from bot.channels.base import SMS
+from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
 from bot.sms import segments
@@ -32,6 +33,28 @@ def team(ctx: Context, rest: str) -> None:
             return
         data |= {"team_id": found.id, "team": found.name}
     engine.start(ctx, "team_join", data)
+
+
+def new_circle(ctx: Context, rest: str) -> None:
+    """NEW: start the create-circle dialog in the team's timezone (asking which team if several)."""
+    teams = ctx.session.exec(
+        select(Team).join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.person_id == ctx.person.id).order_by(Team.name)
+    ).all()  # fmt: skip
+    settings = get_settings()
+    if not teams and not settings.allow_teamless_facilitators:
+        ctx.say("new.need_team")
+        return
+    data: dict = {"language": ctx.language}
+    if len(teams) == 1:
+        data |= {"team_id": teams[0].id, "timezone": teams[0].timezone}
+    elif teams:
+        options = [{"team_id": t_.id, "team": t_.name, "timezone": t_.timezone} for t_ in teams]
+        lines = [f"{n}) {o['team']}" for n, o in enumerate(options, start=1)]
+        data |= {"teams": options, "choices": "\n".join(lines)}
+    else:
+        data["timezone"] = settings.default_timezone
+    engine.start(ctx, "create_circle", data)
 
 
 def circles_of(session: Session, person_id: int) -> list[Circle]:
