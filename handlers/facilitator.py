@@ -153,7 +153,7 @@ def show_who(ctx: Context, circle_id: int) -> None:
             (Rsvp.signup_id == Signup.id) & (Rsvp.meeting_id == (meeting.id if meeting else -1)),
         )
         .where(Signup.circle_id == circle_id, Signup.left_at.is_(None))
-        .order_by(Person.name)
+        .order_by(Person.name.asc().nulls_last(), Signup.id)
     ).all()
     unnamed = t("learner.unnamed", ctx.language)
     groups: dict[object, list[str]] = {True: [], False: [], None: []}

@@ -117,7 +117,7 @@ def test_who_shows_the_learners_by_answer_for_the_next_meeting(sms_user, run_job
     run_jobs()
     assert facilitator.last_reply() == (
         "Python, Tue 1 Dec, 18:00: 1 yes, 1 no, 2 no answer.\n"
-        "Yes: Amina\nNo: Brian\nNo answer: A learner, Chebet"
+        "Yes: Amina\nNo: Brian\nNo answer: Chebet, A learner"
     )
 
 
