@@ -1,6 +1,6 @@
 """The registry of flows, explicit and ordered: one line per flow module."""
 
-from conversations import create_circle, join, language, leave, rsvp, team_join, who
+from conversations import announce, create_circle, join, language, leave, rsvp, team_join, who
 
 FLOWS = [
     language.FLOW,
@@ -10,4 +10,5 @@ FLOWS = [
     team_join.FLOW,
     who.FLOW,
     create_circle.FLOW,
+    announce.FLOW,
 ]

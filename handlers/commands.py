@@ -58,6 +58,7 @@ COMMANDS: list[Command] = [
     Command(("NEW", "MPYA"), facilitator.new_circle, help="help.new", shown_to=LOOKS_AFTER),
     Command(("MY", "VYANGU"), facilitator.my_circles, LOOKS_AFTER, "help.my", suggest=True),
     Command(("WHO", "NANI"), facilitator.who, LOOKS_AFTER, "help.who"),
+    Command(("MSG", "UJUMBE"), facilitator.message_learners, LOOKS_AFTER, "help.msg"),
 ]
 
 

@@ -184,3 +184,29 @@ def _send_pages(ctx: Context, lines: list[str]) -> None:
             page = []
         page.append(line)
     ctx.send("\n".join(page))
+
+
+def message_learners(ctx: Context, rest: str) -> None:
+    """MSG <text>: an announcement to a circle's learners, after a confirmation."""
+    from conversations.announce import counted
+    from conversations.engine import Stop
+
+    circles = circles_of(ctx.session, ctx.person.id)
+    if not circles:
+        ctx.say("auth.not_allowed")
+        return
+    options = [{"circle_id": c.id, "circle": c.name} for c in circles]
+    lines = [f"{n}) {c.name} ({c.join_code})" for n, c in enumerate(circles, start=1)]
+    data: dict = {"options": options, "choices": "\n".join(lines)}
+    text = rest.strip()[:600]
+    if len(circles) == 1 and text:
+        transition = counted(ctx, options[0], text)
+        if isinstance(transition, Stop):  # nobody to reach: say so, start nothing
+            ctx.say(transition.say, **transition.values)
+            return
+        data |= transition.data
+    elif len(circles) == 1:
+        data |= options[0]
+    elif text:
+        data["text"] = text
+    engine.start(ctx, "announce", data)

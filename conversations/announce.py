@@ -1,0 +1,91 @@
+"""MSG: a message to every active learner of a circle, after a confirmation with the count."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import select
+
+from bot import outbox, queue
+from bot.context import Context
+from bot.i18n import t
+from conversations.engine import Done, Flow, Next, Step, Stop
+from conversations.parsers import choice, text, yes_no
+from models.circles import Circle, Signup
+from models.people import Contact, Person
+
+
+def pick(ctx: Context, data: dict, index: int):
+    """The chosen circle; with the text already given, count whom it reaches too."""
+    chosen = data["options"][index]
+    if "text" not in data:
+        return Next(data=chosen)
+    return counted(ctx, chosen, data["text"])
+
+
+def confirm(data: dict, yes: bool):
+    return Done() if yes else Stop("msg.cancelled")
+
+
+def reach(ctx: Context, circle_id: int) -> list[tuple[Contact, str]]:
+    """The learners' contacts that will get it (active, not stopped), with their language."""
+    return list(
+        ctx.session.exec(
+            select(Contact, Person.language)
+            .join(Signup, Signup.contact_id == Contact.id)
+            .join(Person, Person.id == Signup.person_id)
+            .where(
+                Signup.circle_id == circle_id,
+                Signup.left_at.is_(None),
+                Contact.opted_out_at.is_(None),
+            )
+        ).all()
+    )
+
+
+def check_text(ctx: Context, data: dict, message: str):
+    """Show the count with the text before anything goes out."""
+    return counted(ctx, data, message)
+
+
+def counted(ctx: Context, circle: dict, message: str):
+    """Go on to the confirmation with how many it reaches, or stop when nobody would get it."""
+    count = len(reach(ctx, circle["circle_id"]))
+    if count == 0:
+        return Stop("msg.nobody", {"circle": circle["circle"]})
+    return Next(data={**circle, "text": message, "count": count})
+
+
+def finish(ctx: Context, data: dict) -> None:
+    """Queue one message per learner contact, on the bulk queue, once each."""
+    circle = ctx.session.get(Circle, data["circle_id"])
+    batch = uuid.uuid4().hex[:12]
+    rows = [
+        {
+            "channel": contact.channel,
+            "contact_id": contact.id,
+            "body": t("msg.body", language, circle=circle.name, text=data["text"]),
+            "purpose": "announcement",
+            "dedupe_key": f"announcement:{batch}:{contact.id}",
+        }
+        for contact, language in reach(ctx, circle.id)
+    ]
+    sent = outbox.queue_once(ctx.session, rows, queue_name=queue.LOW)
+    ctx.say("msg.sent", count=len(sent), circle=circle.name)
+
+
+FLOW = Flow(
+    "announce",
+    steps=[
+        Step("which", ask="msg.which",
+             expect_from=lambda data: choice([o["circle"] for o in data["options"]]),
+             ask_values=lambda data: {"choices": data["choices"]}, check=pick,
+             skip=lambda data: "circle_id" in data),
+        Step("text", ask="msg.ask_text", expect=text(max_len=600), check=check_text,
+             skip=lambda data: "text" in data),
+        Step("confirm", ask="msg.confirm", expect=yes_no(), then=confirm,
+             ask_values=lambda data: {"count": data["count"], "circle": data["circle"],
+                                      "text": data["text"]}),
+    ],
+    finish=finish,
+)  # fmt: skip
