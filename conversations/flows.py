@@ -1,6 +1,16 @@
 """The registry of flows, explicit and ordered: one line per flow module."""
 
-from conversations import announce, create_circle, join, language, leave, rsvp, team_join, who
+from conversations import (
+    announce,
+    create_circle,
+    edit_reminder,
+    join,
+    language,
+    leave,
+    rsvp,
+    team_join,
+    who,
+)
 
 FLOWS = [
     language.FLOW,
@@ -11,4 +21,5 @@ FLOWS = [
     who.FLOW,
     create_circle.FLOW,
     announce.FLOW,
+    edit_reminder.FLOW,
 ]

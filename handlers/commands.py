@@ -59,6 +59,8 @@ COMMANDS: list[Command] = [
     Command(("MY", "VYANGU"), facilitator.my_circles, LOOKS_AFTER, "help.my", suggest=True),
     Command(("WHO", "NANI"), facilitator.who, LOOKS_AFTER, "help.who"),
     Command(("MSG", "UJUMBE"), facilitator.message_learners, LOOKS_AFTER, "help.msg"),
+    Command(("REMINDER", "KIKUMBUSHO"), facilitator.reminder_preview, LOOKS_AFTER, "help.reminder"),
+    Command(("EDIT", "BADILISHA"), facilitator.edit_reminder, LOOKS_AFTER),
 ]
 
 

@@ -210,3 +210,75 @@ def message_learners(ctx: Context, rest: str) -> None:
     elif text:
         data["text"] = text
     engine.start(ctx, "announce", data)
+
+
+def pending_reminders(ctx: Context) -> list[tuple[Circle, Meeting]]:
+    """For each circle the person looks after, the next meeting whose reminder is still to go."""
+    circles = {c.id: c for c in circles_of(ctx.session, ctx.person.id)}
+    if not circles:
+        return []
+    first = (
+        select(Meeting.circle_id, func.min(Meeting.starts_at).label("starts_at"))
+        .where(
+            Meeting.circle_id.in_(list(circles)),
+            Meeting.status == SCHEDULED,
+            Meeting.starts_at > ctx.now,
+            Meeting.reminder_sent_at.is_(None),
+        )
+        .group_by(Meeting.circle_id)
+        .subquery()
+    )
+    meetings = ctx.session.exec(
+        select(Meeting)
+        .join(first, (first.c.circle_id == Meeting.circle_id)
+              & (first.c.starts_at == Meeting.starts_at))
+        .order_by(Meeting.starts_at)
+    ).all()  # fmt: skip
+    return [(circles[m.circle_id], m) for m in meetings]
+
+
+def reminder_preview(ctx: Context, rest: str) -> None:
+    """REMINDER: the next reminder's text and when it goes out."""
+    from jobs.reminders import reminder_text
+
+    pending = pending_reminders(ctx)
+    if not pending:
+        ctx.say("edit.nothing")
+        return
+    lines = []
+    for circle, meeting in pending:
+        lines.append(
+            t("edit.preview", ctx.language, circle=circle.name,
+              when=day_time(meeting.reminder_due_at, circle.timezone, ctx.language),
+              text=reminder_text(_reminder_row(circle, meeting), ctx.language))
+        )  # fmt: skip
+    _send_pages(ctx, lines)
+
+
+def edit_reminder(ctx: Context, rest: str) -> None:
+    """EDIT: write the text of the next reminder (asking which circle if several)."""
+    pending = pending_reminders(ctx)
+    if not pending:
+        ctx.say("edit.nothing")
+        return
+    options = [
+        {
+            "meeting_id": m.id,
+            "circle": f"{c.name} {day_time(m.starts_at, c.timezone, ctx.language)}",
+        }
+        for c, m in pending
+    ]
+    lines = [f"{n}) {o['circle']}" for n, o in enumerate(options, start=1)]
+    data = {"options": options, "choices": "\n".join(lines),
+            "rsvp_line": t("reminder.rsvp", ctx.language)}  # fmt: skip
+    if len(options) == 1:
+        data |= options[0]
+    engine.start(ctx, "edit_reminder", data)
+
+
+def _reminder_row(circle: Circle, meeting: Meeting):
+    """What reminder_text reads: the meeting with its circle's name, venue and timezone."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(name=circle.name, venue=circle.venue, timezone=circle.timezone,
+                           starts_at=meeting.starts_at, reminder_text=meeting.reminder_text)  # fmt: skip

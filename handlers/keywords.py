@@ -6,6 +6,7 @@ from bot import outbox
 from bot.context import Context
 from bot.i18n import LANGUAGE_NAMES, normalize_language, t
 from conversations import engine
+from handlers import commands
 from handlers import help as help_text
 from handlers.words import matches, split_command, whole
 
@@ -57,13 +58,15 @@ def resume(ctx: Context) -> None:
 def route(ctx: Context) -> bool:
     """HELP, LANG and EXIT, which work anywhere, even in the middle of a dialog."""
     word, rest = split_command(ctx.text)
-    if matches(word, HELP_WORDS) and not rest:
+    # A command's own word is never read as a slip of a keyword (EDIT is not EXIT).
+    typos = not any(word in command.words for command in commands.COMMANDS)
+    if matches(word, HELP_WORDS, typos=typos) and not rest:
         ctx.send(help_text.for_person(ctx))
         return True
     if matches(word, LANG_WORDS, typos=False):
         change_language(ctx, rest)
         return True
-    if matches(word, EXIT_WORDS) and not rest:
+    if matches(word, EXIT_WORDS, typos=typos) and not rest:
         ctx.say("exit.done" if engine.end(ctx, status="exited") else "exit.nothing")
         return True
     return False

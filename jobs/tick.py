@@ -14,7 +14,7 @@ from bot import outbox, queue
 from bot.clock import now
 from bot.db import session_scope
 from conversations import engine
-from jobs import reminders, rsvp_summary
+from jobs import reminder_preview, reminders, rsvp_summary
 from models.message import IN, OUT, QUEUED, RECEIVED, RETRY, SENDING, UNKNOWN, Message
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ def expire_dialogs(session: Session, at: datetime, queued: Counter) -> None:
 # Explicit and ordered; the journeys add their sweeps (reminders, prompts, digests) here.
 SWEEPS: list[Sweep] = [
     mark_unknown,
+    reminder_preview.sweep,
     reminders.sweep,
     rsvp_summary.sweep,
     recover_outbox,

@@ -1,0 +1,52 @@
+"""EDIT: the facilitator's own text for the next reminder of one meeting."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.sms import segments
+from conversations.engine import Done, Flow, Next, Step, Stop
+from conversations.parsers import choice, text, yes_no
+from models.circles import Meeting
+
+
+def pick(data: dict, index: int):
+    return Next(data=data["options"][index])
+
+
+def new_text(data: dict, body: str):
+    """Store the text; a text that costs more than one SMS is confirmed first."""
+    cost = segments(f"{body} {data['rsvp_line']}")
+    if cost > 1:
+        return Next(data={"text": body, "segments": cost})
+    return Done({"text": body})
+
+
+def keep_long(data: dict, keep: bool):
+    return Done() if keep else Stop("edit.kept_old")
+
+
+def finish(ctx: Context, data: dict) -> None:
+    """Save the text for that meeting only, unless its reminder went out meanwhile."""
+    meeting = ctx.session.get(Meeting, data["meeting_id"])
+    if meeting.reminder_sent_at is not None:
+        ctx.say("edit.too_late")
+        return
+    meeting.reminder_text = data["text"]
+    ctx.session.add(meeting)
+    ctx.say("edit.saved", circle=data["circle"])
+
+
+FLOW = Flow(
+    "edit_reminder",
+    steps=[
+        Step("which", ask="edit.which",
+             expect_from=lambda data: choice([o["circle"] for o in data["options"]]),
+             ask_values=lambda data: {"choices": data["choices"]}, then=pick,
+             skip=lambda data: "meeting_id" in data),
+        Step("text", ask="edit.ask_text", expect=text(max_len=1000), then=new_text,
+             ask_values=lambda data: {"rsvp_line": data["rsvp_line"]}),
+        Step("long", ask="edit.long", expect=yes_no(), then=keep_long,
+             ask_values=lambda data: {"segments": data["segments"]}),
+    ],
+    finish=finish,
+)  # fmt: skip

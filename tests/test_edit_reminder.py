@@ -1,0 +1,110 @@
+"""Reminder preview a day ahead, REMINDER and EDIT: the facilitator's own words, for one meeting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import time_machine
+from sqlmodel import select
+
+from bot.db import session_scope
+from bot.identity import contact_for
+from jobs import tick
+from models.circles import Meeting, Signup
+from tests.support import world
+
+
+def at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+def setup() -> None:
+    with session_scope() as session:
+        team = world.team(session, "Nakuru Libraries", "Africa/Nairobi", "sms:+15550000010")
+        circle = world.circle(session, team, "sms:+15550000011", datetime(2026, 12, 1, 18, 0),
+                              venue="Nakuru Library")  # fmt: skip
+        contact = contact_for(session, "sms", "+15550000200")
+        session.add(Signup(circle_id=circle.id, person_id=contact.person_id,
+                           contact_id=contact.id))  # fmt: skip
+
+
+def run_tick(iso: str, run_jobs) -> None:
+    with time_machine.travel(at(iso)):
+        tick.run()
+        run_jobs()
+
+
+def says_at(person, iso: str, text: str, run_jobs) -> str:
+    with time_machine.travel(at(iso)):
+        person.says(text)
+        run_jobs()
+    return person.last_reply()
+
+
+def test_the_facilitator_sees_the_reminder_a_day_before_it_goes_out(sms_user, run_jobs):
+    setup()
+    facilitator = sms_user("+15550000011")
+    run_tick("2026-11-28T14:59:00+00:00", run_jobs)
+    assert facilitator.replies() == []
+    run_tick("2026-11-28T15:00:00+00:00", run_jobs)
+    assert facilitator.last_reply() == (
+        'Python: the reminder goes out Sun 29 Nov, 18:00: "Reminder: Python, Tue 1 Dec, 18:00 '
+        "at Nakuru Library. Reply YES if you're coming, NO if not.\" Reply EDIT to change it."
+    )
+    run_tick("2026-11-28T15:01:00+00:00", run_jobs)
+    assert len(facilitator.replies()) == 1
+
+
+def test_edit_replaces_the_text_of_that_meetings_reminder_only(sms_user, run_jobs):
+    setup()
+    facilitator, learner = sms_user("+15550000011"), sms_user("+15550000200")
+    run_tick("2026-11-28T15:00:00+00:00", run_jobs)
+    assert says_at(facilitator, "2026-11-28T16:00:00+00:00", "EDIT", run_jobs) == (
+        "Write the reminder text. We'll add: \"Reply YES if you're coming, NO if not.\""
+    )
+    assert says_at(facilitator, "2026-11-28T16:01:00+00:00",
+                   "Python tomorrow 6pm, bring a laptop!", run_jobs) == (
+        "Saved: the reminder for Python Tue 1 Dec, 18:00 will use your text."
+    )  # fmt: skip
+    run_tick("2026-11-29T15:00:00+00:00", run_jobs)
+    assert learner.last_reply() == (
+        "Python tomorrow 6pm, bring a laptop! Reply YES if you're coming, NO if not."
+    )
+    run_tick("2026-12-06T15:00:00+00:00", run_jobs)
+    assert learner.last_reply().startswith("Reminder: Python, Tue 8 Dec, 18:00")
+
+
+def test_a_text_needing_two_sms_is_confirmed_first(sms_user, run_jobs):
+    setup()
+    facilitator = sms_user("+15550000011")
+    says_at(facilitator, "2026-11-28T16:00:00+00:00", "EDIT", run_jobs)
+    reply = says_at(facilitator, "2026-11-28T16:01:00+00:00", "Karibu sana! " * 10, run_jobs)
+    assert reply == "That needs 2 SMS per learner. Keep it? Reply YES, or NO to keep the old text."
+    assert says_at(facilitator, "2026-11-28T16:02:00+00:00", "no", run_jobs) == (
+        "OK, the reminder stays as it was."
+    )
+    says_at(facilitator, "2026-11-28T16:03:00+00:00", "EDIT", run_jobs)
+    # One emoji turns the whole text into UCS-2: 70 characters a segment.
+    smiley = "See you all at the library tomorrow 🙂"
+    reply = says_at(facilitator, "2026-11-28T16:04:00+00:00", smiley, run_jobs)
+    assert reply.startswith("That needs 2 SMS per learner.")
+    says_at(facilitator, "2026-11-28T16:05:00+00:00", "yes", run_jobs)
+    with session_scope() as session:
+        texts = session.exec(select(Meeting.reminder_text).where(Meeting.number == 1)).all()
+    assert texts == [smiley]
+
+
+def test_after_the_reminder_went_out_edit_moves_to_the_next_meeting(sms_user, run_jobs):
+    setup()
+    facilitator = sms_user("+15550000011")
+    run_tick("2026-11-29T15:00:00+00:00", run_jobs)
+    reply = says_at(facilitator, "2026-11-29T16:00:00+00:00", "REMINDER", run_jobs)
+    assert reply.startswith("Python: the reminder goes out Sun 6 Dec, 18:00")
+
+
+def test_a_learner_cannot_edit_a_reminder(sms_user, run_jobs):
+    setup()
+    learner = sms_user("+15550000200")
+    assert says_at(learner, "2026-11-28T16:00:00+00:00", "EDIT", run_jobs) == (
+        "Sorry, you can't do that here."
+    )
