@@ -7,6 +7,7 @@ from conversations import (
     join,
     language,
     leave,
+    reschedule,
     rsvp,
     team_join,
     who,
@@ -22,4 +23,6 @@ FLOWS = [
     create_circle.FLOW,
     announce.FLOW,
     edit_reminder.FLOW,
+    reschedule.MOVE,
+    reschedule.CANCEL,
 ]

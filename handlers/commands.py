@@ -61,6 +61,8 @@ COMMANDS: list[Command] = [
     Command(("MSG", "UJUMBE"), facilitator.message_learners, LOOKS_AFTER, "help.msg"),
     Command(("REMINDER", "KIKUMBUSHO"), facilitator.reminder_preview, LOOKS_AFTER, "help.reminder"),
     Command(("EDIT", "BADILISHA"), facilitator.edit_reminder, LOOKS_AFTER),
+    Command(("MOVE", "HAMISHA"), facilitator.move_meeting, LOOKS_AFTER, "help.move"),
+    Command(("CANCEL", "GHAIRI"), facilitator.cancel_meeting, LOOKS_AFTER),
 ]
 
 

@@ -282,3 +282,41 @@ def _reminder_row(circle: Circle, meeting: Meeting):
 
     return SimpleNamespace(name=circle.name, venue=circle.venue, timezone=circle.timezone,
                            starts_at=meeting.starts_at, reminder_text=meeting.reminder_text)  # fmt: skip
+
+
+MEETINGS_OFFERED = 6  # the next few meetings across one's circles: enough to choose from by SMS
+
+
+def _meeting_choice(ctx: Context, flow: str) -> None:
+    """Start MOVE or CANCEL MEETING with the upcoming meetings of one's circles to choose from."""
+    circles = {c.id: c for c in circles_of(ctx.session, ctx.person.id)}
+    meetings = ctx.session.exec(
+        select(Meeting)
+        .where(Meeting.circle_id.in_(list(circles)), Meeting.status == SCHEDULED,
+               Meeting.starts_at > ctx.now)
+        .order_by(Meeting.starts_at)
+        .limit(MEETINGS_OFFERED)
+    ).all() if circles else []  # fmt: skip
+    if not meetings:
+        ctx.say("move.nothing")
+        return
+    options = []
+    for meeting in meetings:
+        circle = circles[meeting.circle_id]
+        label = f"{circle.name}, {day_time(meeting.starts_at, circle.timezone, ctx.language)}"
+        options.append({"meeting_id": meeting.id, "label": label, "timezone": circle.timezone})
+    lines = [f"{n}) {o['label']}" for n, o in enumerate(options, start=1)]
+    data = {"options": options, "choices": "\n".join(lines), "language": ctx.language}
+    if len(options) == 1:
+        data |= options[0]
+    engine.start(ctx, flow, data)
+
+
+def move_meeting(ctx: Context, rest: str) -> None:
+    """MOVE: give one meeting a new date and time."""
+    _meeting_choice(ctx, "move_meeting")
+
+
+def cancel_meeting(ctx: Context, rest: str) -> None:
+    """CANCEL MEETING: call one meeting off (CANCEL alone is a carrier STOP word)."""
+    _meeting_choice(ctx, "cancel_meeting")
