@@ -6,12 +6,37 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.identity import reachable_contacts
 from handlers.notify import facilitators
-from models.circles import Meeting
+from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting
 from models.people import Person
+
+BATCH = 2000  # meetings per sweep and tick; a backlog drains over the next ticks
+# What the sweeps' texts need of a meeting and its circle.
+FIELDS = (
+    Meeting.id, Meeting.circle_id, Meeting.starts_at, Meeting.reminder_due_at,
+    Meeting.reminder_text, Circle.name, Circle.venue, Circle.timezone,
+)  # fmt: skip
+
+
+def claim_due(session: Session, stamp, at: datetime, *conditions, order_by) -> dict:
+    """Find the scheduled meetings of running circles that meet `conditions` and have no
+    `stamp` yet, claim them by setting it, and return them by circle id."""
+    due = session.execute(
+        select(*FIELDS)
+        .join(Circle, Circle.id == Meeting.circle_id)
+        .where(stamp.is_(None), Meeting.status == SCHEDULED, Circle.status.in_(SIGNUP_OPEN),
+               *conditions)
+        .order_by(order_by)
+        .limit(BATCH)
+    ).all()  # fmt: skip
+    due = one_per_circle(due)
+    if not due:
+        return {}
+    claimed = claim(session, stamp, [meeting.id for meeting in due], at)
+    return {meeting.circle_id: meeting for meeting in due if meeting.id in claimed}
 
 
 def one_per_circle(due: list) -> list:

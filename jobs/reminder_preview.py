@@ -5,49 +5,31 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot import outbox, queue
 from bot.i18n import t
 from bot.when import day_time
-from jobs.meetings import claim, facilitator_rows, one_per_circle
+from jobs.meetings import claim_due, facilitator_rows
 from jobs.reminders import reminder_text
-from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting
+from models.circles import Meeting
 
 AHEAD = timedelta(hours=24)
-BATCH = 2000
 
 
 def sweep(session: Session, at: datetime, queued: Counter) -> None:
     """Claim meetings whose reminder goes out within a day and show it to the facilitators."""
-    due = session.execute(
-        select(
-            Meeting.id,
-            Meeting.circle_id,
-            Meeting.starts_at,
-            Meeting.reminder_due_at,
-            Meeting.reminder_text,
-            Circle.name,
-            Circle.venue,
-            Circle.timezone,
-        )  # fmt: skip
-        .join(Circle, Circle.id == Meeting.circle_id)
-        .where(
-            Meeting.preview_sent_at.is_(None),
-            Meeting.reminder_sent_at.is_(None),
-            Meeting.reminder_due_at > at,
-            Meeting.reminder_due_at <= at + AHEAD,
-            Meeting.status == SCHEDULED,
-            Circle.status.in_(SIGNUP_OPEN),
-        )
-        .order_by(Meeting.reminder_due_at)
-        .limit(BATCH)
-    ).all()
-    due = one_per_circle(due)
-    if not due:
+    meetings = claim_due(
+        session,
+        Meeting.preview_sent_at,
+        at,
+        Meeting.reminder_sent_at.is_(None),
+        Meeting.reminder_due_at > at,
+        Meeting.reminder_due_at <= at + AHEAD,
+        order_by=Meeting.reminder_due_at,
+    )
+    if not meetings:
         return
-    claimed = claim(session, Meeting.preview_sent_at, [m.id for m in due], at)
-    meetings = {m.circle_id: m for m in due if m.id in claimed}
 
     def preview(meeting, person) -> str:
         return t(

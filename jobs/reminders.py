@@ -11,42 +11,23 @@ from sqlmodel import Session, select
 from bot import outbox, queue
 from bot.i18n import t
 from bot.when import day_time
-from jobs.meetings import claim, facilitator_rows, one_per_circle
-from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting, Rsvp, Signup
+from jobs.meetings import claim_due, facilitator_rows
+from models.circles import Meeting, Rsvp, Signup
 from models.people import Contact, Person
 
-BATCH = 2000  # meetings per tick; a backlog drains over the next ticks
 REMINDER = "reminder"
 
 
 def sweep(session: Session, at: datetime, queued: Counter) -> None:
     """Send every reminder that is due, once, to learners who have not stopped."""
-    due = session.execute(
-        select(
-            Meeting.id,
-            Meeting.circle_id,
-            Meeting.starts_at,
-            Meeting.reminder_text,
-            Circle.name,
-            Circle.venue,
-            Circle.timezone,
-        )  # fmt: skip
-        .join(Circle, Circle.id == Meeting.circle_id)
-        .where(
-            Meeting.reminder_sent_at.is_(None),
-            Meeting.reminder_due_at <= at,
-            Meeting.status == SCHEDULED,
-            Meeting.starts_at > at,
-            Circle.status.in_(SIGNUP_OPEN),
-        )
-        .order_by(Meeting.reminder_due_at)
-        .limit(BATCH)
-    ).all()
-    due = one_per_circle(due)
-    if not due:
-        return
-    claimed = claim(session, Meeting.reminder_sent_at, [m.id for m in due], at)
-    meetings = {m.circle_id: m for m in due if m.id in claimed}
+    meetings = claim_due(
+        session,
+        Meeting.reminder_sent_at,
+        at,
+        Meeting.reminder_due_at <= at,
+        Meeting.starts_at > at,
+        order_by=Meeting.reminder_due_at,
+    )
     if not meetings:
         return
     rows = _learner_reminders(session, meetings)

@@ -11,33 +11,22 @@ from sqlmodel import Session, select
 from bot import outbox, queue
 from bot.i18n import t
 from bot.when import day_time
-from jobs.meetings import claim, facilitator_rows, one_per_circle
-from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting, Rsvp, Signup
+from jobs.meetings import claim_due, facilitator_rows
+from models.circles import Meeting, Rsvp, Signup
 
 LEAD = timedelta(hours=3)  # late enough that most answers are in, early enough to plan
-BATCH = 2000
 
 
 def sweep(session: Session, at: datetime, queued: Counter) -> None:
     """Claim meetings starting within LEAD and send each facilitator the RSVP counts."""
-    due = session.execute(
-        select(Meeting.id, Meeting.circle_id, Meeting.starts_at, Circle.name, Circle.timezone)
-        .join(Circle, Circle.id == Meeting.circle_id)
-        .where(
-            Meeting.rsvp_summary_sent_at.is_(None),
-            Meeting.starts_at > at,
-            Meeting.starts_at <= at + LEAD,
-            Meeting.status == SCHEDULED,
-            Circle.status.in_(SIGNUP_OPEN),
-        )
-        .order_by(Meeting.starts_at)
-        .limit(BATCH)
-    ).all()
-    due = one_per_circle(due)
-    if not due:
-        return
-    claimed = claim(session, Meeting.rsvp_summary_sent_at, [m.id for m in due], at)
-    meetings = {m.circle_id: m for m in due if m.id in claimed}
+    meetings = claim_due(
+        session,
+        Meeting.rsvp_summary_sent_at,
+        at,
+        Meeting.starts_at > at,
+        Meeting.starts_at <= at + LEAD,
+        order_by=Meeting.starts_at,
+    )
     if not meetings:
         return
     counts = _counts(session, meetings)
