@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import time_machine
 from sqlmodel import select
 
 from bot.db import session_scope
 from bot.identity import contact_for
-from jobs import tick
 from models.circles import Meeting, Signup
 from tests.support import world
+from tests.support.timeline import says_at, tick_at
 
-
-def at(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)
+run_tick = tick_at
 
 
 def setup() -> None:
@@ -26,19 +23,6 @@ def setup() -> None:
         contact = contact_for(session, "sms", "+15550000200")
         session.add(Signup(circle_id=circle.id, person_id=contact.person_id,
                            contact_id=contact.id))  # fmt: skip
-
-
-def run_tick(iso: str, run_jobs) -> None:
-    with time_machine.travel(at(iso)):
-        tick.run()
-        run_jobs()
-
-
-def says_at(person, iso: str, text: str, run_jobs) -> str:
-    with time_machine.travel(at(iso)):
-        person.says(text)
-        run_jobs()
-    return person.last_reply()
 
 
 def test_the_facilitator_sees_the_reminder_a_day_before_it_goes_out(sms_user, run_jobs):

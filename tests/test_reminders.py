@@ -16,10 +16,7 @@ from bot.sms import segments
 from jobs import tick
 from models.circles import Circle, Meeting, Signup, schedule_reminders
 from tests.support import world
-
-
-def at(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)
+from tests.support.timeline import at, tick_at
 
 
 def circle_with_learners(timezone: str, first: datetime, learners: list[str], **fields) -> int:
@@ -35,13 +32,6 @@ def circle_with_learners(timezone: str, first: datetime, learners: list[str], **
             session.add(Signup(circle_id=circle.id, person_id=contact.person_id,
                                contact_id=contact.id, goal="learn"))  # fmt: skip
         return circle.id
-
-
-def tick_at(iso: str, run_jobs) -> dict:
-    with time_machine.travel(at(iso)):
-        result = tick.run()
-        run_jobs()
-    return result["queued"]
 
 
 def test_a_nairobi_learner_is_reminded_48_hours_before_in_one_sms(sms_user, run_jobs):

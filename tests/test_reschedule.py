@@ -9,13 +9,11 @@ from sqlmodel import select
 
 from bot.db import session_scope
 from bot.identity import contact_for
-from jobs import tick
 from models.circles import Meeting, Rsvp, Signup
 from tests.support import world
+from tests.support.timeline import at, tick_at
 
-
-def at(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)
+run_tick = tick_at
 
 
 def setup() -> None:
@@ -26,12 +24,6 @@ def setup() -> None:
         contact = contact_for(session, "sms", "+15550000200")
         session.add(Signup(circle_id=circle.id, person_id=contact.person_id,
                            contact_id=contact.id))  # fmt: skip
-
-
-def run_tick(iso: str, run_jobs) -> None:
-    with time_machine.travel(at(iso)):
-        tick.run()
-        run_jobs()
 
 
 def converse(person, iso: str, run_jobs, *texts: str) -> list[str]:

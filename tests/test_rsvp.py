@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import time_machine
 from sqlmodel import select
 
 from bot.db import session_scope
 from bot.identity import contact_for
-from jobs import tick
 from models.circles import Meeting, Rsvp, Signup
 from tests.support import world
+from tests.support.timeline import says_at, tick_at
 
-
-def at(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)
+remind = tick_at
 
 
 def make_circle(name: str, first: datetime, learners: list[str], facilitator: str) -> int:
@@ -37,19 +34,6 @@ def answers() -> list[tuple[int, bool]]:
             select(Meeting.number, Rsvp.attending).join(Meeting, Meeting.id == Rsvp.meeting_id)
         ).all()
         return sorted(rows)
-
-
-def remind(iso: str, run_jobs) -> None:
-    with time_machine.travel(at(iso)):
-        tick.run()
-        run_jobs()
-
-
-def says_at(person, iso: str, text: str, run_jobs) -> str:
-    with time_machine.travel(at(iso)):
-        person.says(text)
-        run_jobs()
-    return person.last_reply()
 
 
 def test_yes_after_a_reminder_is_an_rsvp_and_can_change_until_the_start(sms_user, run_jobs):

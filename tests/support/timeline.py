@@ -1,0 +1,29 @@
+"""Driving the bot at given instants: a tick, or a message, as of an ISO time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import time_machine
+
+from jobs import tick
+
+
+def at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+def tick_at(iso: str, run_jobs) -> dict:
+    """Run one tick as of `iso`, then the jobs it queued; return what it queued."""
+    with time_machine.travel(at(iso)):
+        result = tick.run()
+        run_jobs()
+    return result["queued"]
+
+
+def says_at(person, iso: str, text: str, run_jobs) -> str:
+    """Send `text` as of `iso`, handle it, and return the last reply."""
+    with time_machine.travel(at(iso)):
+        person.says(text)
+        run_jobs()
+    return person.last_reply()
