@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.procfile import read_procfile
 from tests.support import drivers
-from tests.support.processes import provider_settings, wait_for
+from tests.support.processes import clean_database, provider_settings, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -101,22 +101,10 @@ class Instance:
 
     def wipe(self) -> None:
         """Empty every table and the Redis database, as the test suite does between tests."""
-        from sqlalchemy import text
-        from sqlmodel import SQLModel
-
-        import models  # noqa: F401  (registers the tables)
         from bot import queue
         from bot.db import get_engine
 
-        engine = get_engine()
-        tables = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
-        with engine.begin() as connection:
-            if engine.dialect.name == "postgresql":
-                names = ", ".join(f'"{name}"' for name in tables)
-                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    connection.execute(text(f'DELETE FROM "{name}"'))
+        clean_database(get_engine())
         queue.connection().flushdb()
 
     def close(self) -> None:

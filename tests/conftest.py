@@ -10,14 +10,13 @@ import pytest
 import responses
 from rq import SimpleWorker
 from sqlalchemy import text
-from sqlmodel import SQLModel
 
 from bot import queue
 from bot.config import Settings, use_settings
 from bot.db import get_engine, reset_engine
 from tests.support import drivers
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.processes import provider_settings
+from tests.support.processes import clean_database, provider_settings
 from tests.support.twilio_api import TwilioAPI
 
 
@@ -63,17 +62,6 @@ def database(instance_dir, fake_telegram):
     yield engine
     reset_engine()
     queue.stop_embedded()
-
-
-def clean_database(engine) -> None:
-    tables = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
 
 
 @pytest.fixture

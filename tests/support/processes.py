@@ -57,3 +57,20 @@ def provider_settings(
     if telegram_url:
         values["telegram_api_base_url"] = telegram_url
     return Settings(**(values | overrides))
+
+
+def clean_database(engine) -> None:
+    """Empty every table, keeping the schema (between tests and benchmark checks)."""
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    import models  # noqa: F401  (registers the tables)
+
+    tables = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
