@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from bot.clock import now
 from bot.context import Context
-from conversations import engine
+from conversations import engine, prompts
 from handlers import commands, fallback, groups, keywords, learner
 from models.message import Message
 from models.people import Contact, Person
@@ -46,4 +46,6 @@ def dispatch(session: Session, message: Message) -> Context:
     for route in GROUP_ROUTES if group is not None else ROUTES:
         if route(ctx):
             break
+    # A dialog we began while the person was busy (a reflection) starts once they are free.
+    prompts.start_waiting(ctx)
     return ctx

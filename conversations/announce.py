@@ -56,22 +56,28 @@ def counted(ctx: Context, circle: dict, message: str):
     return Next(data={**circle, "text": message, "count": count})
 
 
-def finish(ctx: Context, data: dict) -> None:
-    """Queue one message per learner contact, on the bulk queue, once each."""
-    circle = ctx.session.get(Circle, data["circle_id"])
+def to_learners(ctx: Context, circle: Circle, purpose: str, key: str, **values: object) -> int:
+    """Queue the catalog text `key` to each learner contact of the circle in their language,
+    on the bulk queue, once each; returns how many."""
     batch = uuid.uuid4().hex[:12]
     rows = [
         {
             "channel": contact.channel,
             "contact_id": contact.id,
-            "body": t("msg.body", language, circle=circle.name, text=data["text"]),
-            "purpose": "announcement",
-            "dedupe_key": f"announcement:{batch}:{contact.id}",
+            "body": t(key, language, circle=circle.name, **values),
+            "purpose": purpose,
+            "dedupe_key": f"{purpose}:{batch}:{contact.id}",
         }
         for contact, language in reach(ctx, circle.id)
     ]
-    sent = outbox.queue_once(ctx.session, rows, queue_name=queue.LOW)
-    ctx.say("msg.sent", count=len(sent), circle=circle.name)
+    return len(outbox.queue_once(ctx.session, rows, queue_name=queue.LOW))
+
+
+def finish(ctx: Context, data: dict) -> None:
+    """Send the announcement and say how many it reached."""
+    circle = ctx.session.get(Circle, data["circle_id"])
+    sent = to_learners(ctx, circle, "announcement", "msg.body", text=data["text"])
+    ctx.say("msg.sent", count=sent, circle=circle.name)
 
 
 FLOW = Flow(

@@ -11,31 +11,17 @@ from bot.i18n import t
 from bot.when import day_time
 from conversations.engine import Done, Flow, Next, Reask, Step, Stop
 from conversations.parsers import (
-    ParseContext,
-    Parsed,
-    accept,
     choice,
     date_time,
     number,
+    or_default,
     text,
     yes_no,
 )
-from handlers.words import whole
 from models.circles import create_circle
 from models.teams import Team
 
-# Words that take the default a question offers (or none, for the optional limit).
-DEFAULT_WORDS = frozenset({"OK", "SAWA", "DEFAULT", "SAME", "SKIP", "RUKA", "NONE", "HAKUNA"})
 EARLIEST_HOUR, LATEST_HOUR = 6, 22  # a circle meeting outside these hours is likely a slip
-
-
-def or_default(parser, default):
-    """Accept OK / SAWA for the default the question offers, else what `parser` accepts."""
-
-    def parse(reply: str, ctx: ParseContext) -> Parsed:
-        return accept(default) if whole(reply) in DEFAULT_WORDS else parser(reply, ctx)
-
-    return parse
 
 
 def name_or_course(data: dict, name):

@@ -83,6 +83,10 @@ class Flow:
     steps: list[Step]
     finish: Callable[[Context, dict], None]
     expires: timedelta | None = None  # default: DIALOG_EXPIRY_HOURS (24 hours)
+    # A dialog we began: after this long without an answer, one reminder (`nudge`, a catalog
+    # key) repeats the question; it then lapses quietly at `expires`.
+    nudge_after: timedelta | None = None
+    nudge: str | None = None
 
     @property
     def lifetime(self) -> timedelta:
@@ -97,7 +101,7 @@ class Flow:
         return self.steps[index] if index < len(self.steps) else None
 
 
-def _registry() -> dict[str, Flow]:
+def registry() -> dict[str, Flow]:
     from conversations.flows import FLOWS
 
     return {flow.name: flow for flow in FLOWS}
@@ -120,10 +124,10 @@ def active(session: Session, contact_id: int, at: datetime) -> Conversation | No
 
 def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -> None:
     """Begin a flow with this contact (ending any other dialog) and ask its first open question."""
-    flow = _registry()[flow_name]
+    flow = registry()[flow_name]
     end(ctx, status="replaced")
     data = dict(data or {})
-    first = _open_step(flow, flow.steps[0], data)
+    first = open_step(flow, flow.steps[0], data)
     if first is None:  # every answer is known already: nothing to ask
         flow.finish(ctx, data)
         return
@@ -141,7 +145,7 @@ def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -
     _ask(ctx, first, data)
 
 
-def _open_step(flow: Flow, step: Step | None, data: dict) -> Step | None:
+def open_step(flow: Flow, step: Step | None, data: dict) -> Step | None:
     """The first step from `step` on that still needs an answer."""
     while step is not None and step.skip and step.skip(data):
         step = flow.after(step.name)
@@ -165,7 +169,7 @@ def route(ctx: Context) -> bool:
     conversation = active(ctx.session, ctx.contact.id, ctx.now)
     if conversation is None:
         return False
-    flow = _registry().get(conversation.flow)
+    flow = registry().get(conversation.flow)
     if flow is None:  # a flow removed by a deploy: let the person start over
         end(ctx, status="lapsed")
         return False
@@ -219,7 +223,7 @@ def _apply(
         flow.finish(ctx, data)
         return
     following = flow.step(transition.step) if transition.step else flow.after(step.name)
-    following = _open_step(flow, following, data)
+    following = open_step(flow, following, data)
     if following is None:
         conversation.data = data
         conversation.status = "done"
@@ -259,7 +263,7 @@ def _reask(
 ) -> None:
     conversation.reasks += 1
     _save(ctx, conversation)
-    lines = [t(hint, ctx.language, **values), _question(ctx, step, conversation.data)]
+    lines = [t(hint, ctx.language, **values), question(step, conversation.data, ctx.language)]
     if conversation.reasks > REASKS_BEFORE_EXIT_HINT:
         lines.append(t("dialog.exit_hint", ctx.language))
     ctx.send("\n".join(lines))
@@ -268,19 +272,20 @@ def _reask(
 def _save(ctx: Context, conversation: Conversation) -> None:
     conversation.updated_at = ctx.now
     # Each answer gives the person another full day to reply.
-    flow = _registry()[conversation.flow]
+    flow = registry()[conversation.flow]
     conversation.expires_at = ctx.now + flow.lifetime
     ctx.session.add(conversation)
     ctx.session.flush()
 
 
-def _question(ctx: Context, step: Step, data: Mapping[str, Any]) -> str:
+def question(step: Step, data: Mapping[str, Any], language: str) -> str:
+    """The step's question in `language`, filled in from the answers so far."""
     values = step.ask_values(dict(data)) if step.ask_values else {}
-    return t(step.ask, ctx.language, **values)
+    return t(step.ask, language, **values)
 
 
 def _ask(ctx: Context, step: Step, data: Mapping[str, Any]) -> None:
-    ctx.send(_question(ctx, step, data))
+    ctx.send(question(step, data, ctx.language))
 
 
 def expire_idle(session: Session, at: datetime) -> int:

@@ -7,6 +7,7 @@ from conversations import (
     join,
     language,
     leave,
+    reflect,
     reschedule,
     rsvp,
     team_join,
@@ -25,4 +26,5 @@ FLOWS = [
     edit_reminder.FLOW,
     reschedule.MOVE,
     reschedule.CANCEL,
+    reflect.FLOW,
 ]

@@ -764,3 +764,27 @@ class Skippable(Parser):
 def optional(parser: Parser, skip_words: Sequence[str] = ("skip", "ruka")) -> Skippable:
     """Expect what ``parser`` expects, or SKIP / RUKA for no answer (value None)."""
     return Skippable(parser, tuple(skip_words))
+
+
+# Words that take the default a question offers (or none, for an optional answer).
+DEFAULT_WORDS = frozenset({"ok", "sawa", "default", "same", "skip", "ruka", "none", "hakuna"})
+
+
+@dataclass(frozen=True)
+class OrDefault(Parser):
+    """Take OK / SAWA for the default the question offers; otherwise defer to the inner parser."""
+
+    inner: Parser
+    default: Any
+    words: frozenset[str] = DEFAULT_WORDS
+
+    def parse(self, text: str, ctx: ParseContext) -> Parsed:
+        """Parse a reply that may accept the offered default."""
+        if " ".join(_words(_fold(text))) in self.words:
+            return accept(self.default)
+        return self.inner.parse(text, ctx)
+
+
+def or_default(parser: Parser, default: Any, words: Sequence[str] = DEFAULT_WORDS) -> OrDefault:
+    """Expect what ``parser`` expects, or OK / SAWA / SKIP (or ``words``) for ``default``."""
+    return OrDefault(parser, default, frozenset(words))

@@ -63,6 +63,7 @@ COMMANDS: list[Command] = [
     Command(("EDIT", "BADILISHA"), facilitator.edit_reminder, LOOKS_AFTER),
     Command(("MOVE", "HAMISHA"), facilitator.move_meeting, LOOKS_AFTER, "help.move"),
     Command(("CANCEL", "GHAIRI"), facilitator.cancel_meeting, LOOKS_AFTER),
+    Command(("REFLECT", "TAFAKARI"), facilitator.reflect, LOOKS_AFTER, "help.reflect"),
 ]
 
 

@@ -16,6 +16,7 @@ from bot.sms import segments
 from bot.when import day_time
 from conversations import engine
 from models.circles import SCHEDULED, Circle, Facilitation, Meeting, Rsvp, Signup
+from models.feedback import Reflection
 from models.people import Person
 from models.teams import ORGANIZER, Team, TeamMember
 
@@ -320,3 +321,27 @@ def move_meeting(ctx: Context, rest: str) -> None:
 def cancel_meeting(ctx: Context, rest: str) -> None:
     """CANCEL MEETING: call one meeting off (CANCEL alone is a carrier STOP word)."""
     _meeting_choice(ctx, "cancel_meeting")
+
+
+def reflect(ctx: Context, rest: str) -> None:
+    """REFLECT: the reflection dialog for one's most recent meeting that has none from them."""
+    from conversations.reflect import prompt_data
+    from jobs.meetings import FIELDS
+    from jobs.rsvp_summary import rsvp_counts
+
+    circles = [c.id for c in circles_of(ctx.session, ctx.person.id)]
+    reflected = select(Reflection.meeting_id).where(Reflection.person_id == ctx.person.id)
+    meeting = ctx.session.execute(
+        select(*FIELDS)
+        .join(Circle, Circle.id == Meeting.circle_id)
+        .where(Meeting.circle_id.in_(circles), Meeting.status == SCHEDULED,
+               Meeting.starts_at <= ctx.now, Meeting.id.not_in(reflected))
+        .order_by(Meeting.starts_at.desc())
+        .limit(1)
+    ).first() if circles else None  # fmt: skip
+    if meeting is None:
+        ctx.say("reflect.nothing")
+        return
+    counts = rsvp_counts(ctx.session, {meeting.circle_id: meeting})
+    data = prompt_data(meeting, counts.get(meeting.circle_id), ctx.language)
+    engine.start(ctx, "reflect", data)

@@ -21,13 +21,15 @@ FIELDS = (
 )  # fmt: skip
 
 
-def claim_due(session: Session, stamp, at: datetime, *conditions, order_by) -> dict:
-    """Find the scheduled meetings of running circles that meet `conditions` and have no
-    `stamp` yet, claim them by setting it, and return them by circle id."""
+def claim_due(
+    session: Session, stamp, at: datetime, *conditions, order_by, circles=SIGNUP_OPEN
+) -> dict:
+    """Find the scheduled meetings of circles in `circles` (statuses) that meet `conditions`
+    and have no `stamp` yet, claim them by setting it, and return them by circle id."""
     due = session.execute(
         select(*FIELDS)
         .join(Circle, Circle.id == Meeting.circle_id)
-        .where(stamp.is_(None), Meeting.status == SCHEDULED, Circle.status.in_(SIGNUP_OPEN),
+        .where(stamp.is_(None), Meeting.status == SCHEDULED, Circle.status.in_(circles),
                *conditions)
         .order_by(order_by)
         .limit(BATCH)

@@ -29,7 +29,7 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
     )
     if not meetings:
         return
-    counts = _counts(session, meetings)
+    counts = rsvp_counts(session, meetings)
 
     def summary(meeting, person) -> str:
         learners, yes, no = counts.get(meeting.circle_id, (0, 0, 0))
@@ -50,7 +50,7 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
     queued["rsvp_summary"] += len(rows)
 
 
-def _counts(session: Session, meetings: dict) -> dict[int, tuple[int, int, int]]:
+def rsvp_counts(session: Session, meetings: dict) -> dict[int, tuple[int, int, int]]:
     """(active learners, yes, no) per circle, for these meetings, in one query."""
     meeting_ids = [m.id for m in meetings.values()]
     rows = session.execute(

@@ -13,8 +13,8 @@ from sqlmodel import Session
 from bot import outbox, queue
 from bot.clock import now
 from bot.db import session_scope
-from conversations import engine
-from jobs import reminder_preview, reminders, rsvp_summary
+from conversations import engine, prompts
+from jobs import reflection_prompts, reminder_preview, reminders, rsvp_summary
 from models.message import IN, OUT, QUEUED, RECEIVED, RETRY, SENDING, UNKNOWN, Message
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,11 @@ SWEEPS: list[Sweep] = [
     reminder_preview.sweep,
     reminders.sweep,
     rsvp_summary.sweep,
+    reflection_prompts.sweep,
     recover_outbox,
     recover_inbox,
     expire_dialogs,
+    prompts.nudge_idle,
+    # After expiry, so that someone whose dialog just lapsed is free for the one waiting.
+    prompts.start_free,
 ]

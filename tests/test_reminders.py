@@ -6,17 +6,16 @@ import threading
 from datetime import datetime
 
 import time_machine
-from sqlalchemy import event
 from sqlmodel import select
 
 from bot import queue
-from bot.db import get_engine, session_scope
+from bot.db import session_scope
 from bot.identity import contact_for
 from bot.sms import segments
 from jobs import tick
 from models.circles import Circle, Meeting, Signup, schedule_reminders
 from tests.support import world
-from tests.support.timeline import at, tick_at
+from tests.support.timeline import at, tick_at, tick_queries
 
 
 def circle_with_learners(timezone: str, first: datetime, learners: list[str], **fields) -> int:
@@ -200,32 +199,11 @@ def test_learners_on_whatsapp_and_telegram_are_reminded_in_their_language(
     assert "Python for Everybody, Tue 1 Dec, 18:00" in form["ContentVariables"]
 
 
-def count_tick_queries(iso: str) -> int:
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(get_engine(), "before_cursor_execute", listener)
-    try:
-        tick.run(at=iso)
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", listener)
-    return len(statements)
-
-
-def many_circles(n: int, first: datetime) -> None:
-    with session_scope() as session:
-        team = world.team(session, f"Team {n}", "Africa/Nairobi", "sms:+15559990000")
-        for index in range(n):
-            circle = world.circle(session, team, f"sms:+1555800{index:04d}", first, weeks=1)
-            contact = contact_for(session, "sms", f"+1555700{index:04d}")
-            session.add(Signup(circle_id=circle.id, person_id=contact.person_id,
-                               contact_id=contact.id))  # fmt: skip
-
-
 def test_the_reminder_tick_runs_the_same_queries_for_10_or_1000_circles(settings):
-    many_circles(10, datetime(2026, 12, 1, 18, 0))
-    small = count_tick_queries("2026-11-29T15:00:00+00:00")
-    many_circles(1000, datetime(2026, 12, 2, 18, 0))
-    large = count_tick_queries("2026-11-30T15:00:00+00:00")
+    world.many_circles(10, datetime(2026, 12, 1, 18, 0))
+    small = tick_queries("2026-11-29T15:00:00+00:00")
+    world.many_circles(1000, datetime(2026, 12, 2, 18, 0))
+    large = tick_queries("2026-11-30T15:00:00+00:00")
     with session_scope() as session:
         sent = session.exec(select(Meeting).where(Meeting.reminder_sent_at.is_not(None))).all()
     assert len(sent) == 1010

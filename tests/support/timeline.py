@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import time_machine
+from sqlalchemy import event
 
+from bot.db import get_engine
 from jobs import tick
 
 
@@ -27,3 +29,15 @@ def says_at(person, iso: str, text: str, run_jobs) -> str:
         person.says(text)
         run_jobs()
     return person.last_reply()
+
+
+def tick_queries(iso: str) -> int:
+    """Run one tick as of `iso` and return how many SQL statements it ran."""
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(get_engine(), "before_cursor_execute", listener)
+    try:
+        tick.run(at=iso)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", listener)
+    return len(statements)

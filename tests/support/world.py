@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot.db import session_scope
 from bot.identity import contact_for, parse_handle
-from models.circles import Circle, create_circle
+from models.circles import Circle, Signup, create_circle
 from models.teams import Team, create_team
 
 
@@ -27,3 +28,14 @@ def circle(session: Session, team: Team, facilitator: str, first: datetime, **fi
     return create_circle(
         session, team, person_id(session, facilitator), first=first, **(values | fields)
     )
+
+
+def many_circles(n: int, first: datetime) -> None:
+    """`n` one-meeting circles in one team, each with its own facilitator and one learner."""
+    with session_scope() as session:
+        team_ = team(session, f"Team {n}", "Africa/Nairobi", "sms:+15559990000")
+        for index in range(n):
+            made = circle(session, team_, f"sms:+1555800{index:04d}", first, weeks=1)
+            contact = contact_for(session, "sms", f"+1555700{index:04d}")
+            session.add(Signup(circle_id=made.id, person_id=contact.person_id,
+                               contact_id=contact.id))  # fmt: skip

@@ -1,0 +1,181 @@
+"""Dialogs the bot begins (a reflection, a survey): they wait until the person is in no other
+dialog, start in bulk from tick, and are nudged once when left unanswered."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import exists, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from bot import outbox, queue
+from bot.context import Context
+from bot.i18n import t
+from conversations import engine
+from models.conversation import ACTIVE, Conversation, PendingDialog
+from models.people import Contact, Person
+
+BATCH = 2000  # dialogs started per tick; more wait for the next one
+
+
+def _insert(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def defer(session: Session, rows: list[dict]) -> int:
+    """Queue dialogs to begin (PendingDialog columns); a dedupe key already there is skipped,
+    so a sweep running twice asks nobody twice. Returns how many are new."""
+    if not rows:
+        return 0
+    inserted = session.execute(
+        _insert(session)(PendingDialog)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(PendingDialog.id)
+    ).all()
+    return len(inserted)
+
+
+def _busy(at: datetime):
+    """The contact of a PendingDialog row is in a dialog that has not expired."""
+    return exists().where(
+        Conversation.contact_id == PendingDialog.contact_id,
+        Conversation.status == ACTIVE,
+        Conversation.expires_at > at,
+    )
+
+
+def _waiting(at: datetime):
+    return (
+        PendingDialog.started_at.is_(None),
+        PendingDialog.expires_at > at,
+        ~_busy(at),
+    )
+
+
+def start_waiting(ctx: Context) -> None:
+    """After a message is handled: if the person is free now, begin the oldest dialog waiting."""
+    if ctx.in_group or ctx.contact.opted_out_at is not None:
+        return
+    pending = ctx.session.exec(
+        select(PendingDialog)
+        .where(PendingDialog.contact_id == ctx.contact.id, *_waiting(ctx.now))
+        .order_by(PendingDialog.id)
+        .limit(1)
+    ).first()
+    if pending is None or not _claim(ctx.session, [pending.id], ctx.now):
+        return
+    engine.start(ctx, pending.flow, pending.data)
+
+
+def _claim(session: Session, ids: list[int], at: datetime) -> set[int]:
+    return set(
+        session.execute(
+            update(PendingDialog)
+            .where(PendingDialog.id.in_(ids), PendingDialog.started_at.is_(None))
+            .values(started_at=at)
+            .returning(PendingDialog.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+
+
+def start_free(session: Session, at: datetime, queued: Counter) -> None:
+    """Tick's sweep: begin the waiting dialogs of everyone not in another one, in a few
+    statements however many there are."""
+    rows = session.execute(
+        select(PendingDialog.id, PendingDialog.contact_id, PendingDialog.flow,
+               PendingDialog.data, Contact.channel, Person.language)
+        .join(Contact, Contact.id == PendingDialog.contact_id)
+        .join(Person, Person.id == Contact.person_id)
+        .where(*_waiting(at), Contact.opted_out_at.is_(None))
+        .order_by(PendingDialog.id)
+        .limit(BATCH)
+    ).all()  # fmt: skip
+    first: dict[int, object] = {}
+    for row in rows:  # one dialog per person at a time; the next waits for this one to end
+        first.setdefault(row.contact_id, row)
+    flows = engine.registry()
+    starts = {}
+    for contact_id, row in first.items():
+        flow = flows.get(row.flow)
+        step = engine.open_step(flow, flow.steps[0], dict(row.data)) if flow else None
+        if step is not None:
+            starts[contact_id] = (row, flow, step)
+    if not starts:
+        return
+    # The partial unique index (one active dialog per contact) is the claim: a contact who
+    # began a dialog of their own a moment ago, or a tick beside this one, wins.
+    began = set(
+        session.execute(
+            _insert(session)(Conversation)
+            .values([
+                {"contact_id": contact_id, "flow": flow.name, "step": step.name,
+                 "data": dict(row.data), "status": ACTIVE, "reasks": 0,
+                 "expires_at": at + flow.lifetime, "created_at": at, "updated_at": at}
+                for contact_id, (row, flow, step) in starts.items()
+            ])
+            .on_conflict_do_nothing(index_elements=["contact_id"],
+                                    index_where=text("status = 'active'"))
+            .returning(Conversation.contact_id)
+        ).scalars()
+    )  # fmt: skip
+    if not began:
+        return
+    _claim(session, [starts[contact_id][0].id for contact_id in began], at)
+    messages = []
+    for contact_id in began:
+        row, flow, step = starts[contact_id]
+        messages.append({
+            "channel": row.channel, "contact_id": contact_id, "purpose": flow.name,
+            "body": engine.question(step, row.data, row.language),
+            "dedupe_key": f"dialog:{row.id}",
+        })  # fmt: skip
+        queued[f"dialog:{flow.name}"] += 1
+    outbox.queue_once(session, messages, queue_name=queue.LOW)
+
+
+def nudge_idle(session: Session, at: datetime, queued: Counter) -> None:
+    """Tick's sweep: once, remind whoever left a dialog we began unanswered, repeating the
+    question; the dialog then lapses quietly when it expires."""
+    for flow in engine.registry().values():
+        if flow.nudge_after is None:
+            continue
+        nudged = session.execute(
+            update(Conversation)
+            .where(Conversation.status == ACTIVE, Conversation.flow == flow.name,
+                   Conversation.nudged_at.is_(None), Conversation.expires_at > at,
+                   Conversation.updated_at <= at - flow.nudge_after)
+            .values(nudged_at=at)
+            .returning(Conversation.id, Conversation.contact_id, Conversation.step,
+                       Conversation.data)
+            .execution_options(synchronize_session=False)
+        ).all()  # fmt: skip
+        if not nudged:
+            continue
+        contacts = {
+            row.id: row
+            for row in session.execute(
+                select(Contact.id, Contact.channel, Person.language)
+                .join(Person, Person.id == Contact.person_id)
+                .where(Contact.id.in_([c.contact_id for c in nudged]),
+                       Contact.opted_out_at.is_(None))
+            ).all()
+        }  # fmt: skip
+        messages = []
+        for conversation in nudged:
+            contact = contacts.get(conversation.contact_id)
+            if contact is None:
+                continue
+            asked = engine.question(flow.step(conversation.step), conversation.data,
+                                    contact.language)  # fmt: skip
+            messages.append({
+                "channel": contact.channel, "contact_id": contact.id, "purpose": flow.name,
+                "body": t(flow.nudge, contact.language) + "\n" + asked,
+                "dedupe_key": f"nudge:{conversation.id}",
+            })  # fmt: skip
+        outbox.queue_once(session, messages, queue_name=queue.LOW)
+        queued[f"nudge:{flow.name}"] += len(messages)
