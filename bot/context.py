@@ -53,11 +53,13 @@ class Context:
         """Reply with the catalog text `key` in the person's language, where they wrote from."""
         return self.send(t(key, self.language, **values))
 
-    def send(self, body: str, *, purpose: str = "reply") -> Message:
-        """Reply with text already in the person's language."""
+    def send(self, body: str, *, purpose: str = "reply", media: list | None = None) -> Message:
+        """Reply with text already in the person's language (`media`: a chart to draw)."""
         if self.group is not None:
-            reply = outbox.to_group(self.session, self.group, body, purpose=purpose)
+            reply = outbox.to_group(self.session, self.group, body, purpose=purpose, media=media)
         else:
-            reply = outbox.to_contact(self.session, self.contact, body, purpose=purpose)
+            reply = outbox.to_contact(
+                self.session, self.contact, body, purpose=purpose, media=media
+            )
         self.replies.append(reply)
         return reply

@@ -51,9 +51,10 @@ def to_contact(
     purpose: str = "reply",
     dedupe_key: str | None = None,
     queue_name: str = queue.HIGH,
+    media: list | None = None,
 ) -> Message:
     """Queue a message to a contact; it is sent once the transaction commits."""
-    message = Message(contact_id=contact.id, channel=contact.channel)
+    message = Message(contact_id=contact.id, channel=contact.channel, media=media or [])
     return _queue(session, message, body, purpose, dedupe_key, queue_name)
 
 
@@ -65,9 +66,11 @@ def to_group(
     purpose: str = "reply",
     dedupe_key: str | None = None,
     queue_name: str = queue.HIGH,
+    media: list | None = None,
 ) -> Message:
-    """Queue a message to a group chat; it is sent once the transaction commits."""
-    message = Message(group_chat_id=group.id, channel=group.channel)
+    """Queue a message to a group chat (`media` may hold a chart to draw); it is sent once the
+    transaction commits."""
+    message = Message(group_chat_id=group.id, channel=group.channel, media=media or [])
     return _queue(session, message, body, purpose, dedupe_key, queue_name)
 
 

@@ -14,14 +14,15 @@ local now = tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + (now - at) * rate)
+-- Workers' clocks differ a little: time never runs backwards for a bucket.
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 local wait = 0
 if tokens >= 1 then
   tokens = tokens - 1
 else
   wait = (1 - tokens) / rate
 end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', math.max(at, now))
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
 return tostring(wait)
 """

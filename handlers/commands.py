@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.context import Context
 from bot.roles import Roles
-from handlers import facilitator, find, join, learner
+from handlers import facilitator, find, join, learner, organizer
 from handlers.words import matches, split_command
 
 
@@ -37,10 +37,11 @@ class Command:
 
 TYPO_MIN_WITH_ARGUMENTS = 5
 LOOKS_AFTER = ("facilitator", "organizer")  # the roles that may see a circle's learners
+ORGANIZER = ("organizer",)
 
 # The journeys add their commands here, one line each; HELP lists them in this order.
 COMMANDS: list[Command] = [
-    Command(("CIRCLES", "VIKUNDI"), find.list_circles, help="help.circles", suggest=True),
+    Command(("CIRCLES", "VIKUNDI"), organizer.circles, help="help.circles", suggest=True),
     Command(("FIND", "TAFUTA"), find.find),
     Command(("MORE", "ZAIDI"), find.more),
     Command(("JOIN", "JIUNGE"), join.join, help="help.join"),
@@ -64,6 +65,12 @@ COMMANDS: list[Command] = [
     Command(("MOVE", "HAMISHA"), facilitator.move_meeting, LOOKS_AFTER, "help.move"),
     Command(("CANCEL", "GHAIRI"), facilitator.cancel_meeting, LOOKS_AFTER),
     Command(("REFLECT", "TAFAKARI"), facilitator.reflect, LOOKS_AFTER, "help.reflect"),
+    Command(("INVITE", "MWALIKO"), organizer.invite, ORGANIZER, "help.invite"),
+    Command(("LINK", "UNGANISHA"), organizer.link_code, ORGANIZER),
+    Command(("DIGEST", "MUHTASARI"), organizer.digest, ORGANIZER, "help.digest"),
+    Command(("WEEK", "WIKI"), organizer.week, ORGANIZER),
+    Command(("FACILITATORS", "WAWEZESHAJI"), organizer.facilitators, ORGANIZER),
+    Command(("FEEDBACK", "MAONI"), organizer.feedback, ORGANIZER),
 ]
 
 

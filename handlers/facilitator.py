@@ -8,11 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from bot.channels.base import SMS
 from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
-from bot.sms import segments
+from bot.pages import split
 from bot.when import day_time
 from conversations import engine
 from models.circles import SCHEDULED, Circle, Facilitation, Meeting, Rsvp, Signup
@@ -174,17 +173,9 @@ def show_who(ctx: Context, circle_id: int) -> None:
 
 
 def _send_pages(ctx: Context, lines: list[str]) -> None:
-    """Send the lines as few messages as fit: two segments each on SMS, one message elsewhere."""
-    if ctx.contact.channel != SMS:
-        ctx.send("\n".join(lines))
-        return
-    page: list[str] = []
-    for line in lines:
-        if page and segments("\n".join([*page, line])) > SMS_PAGE_SEGMENTS:
-            ctx.send("\n".join(page))
-            page = []
-        page.append(line)
-    ctx.send("\n".join(page))
+    """Send the lines as few messages as fit: two segments each on SMS."""
+    for page in split(lines, ctx.contact.channel, sms_segments=SMS_PAGE_SEGMENTS):
+        ctx.send(page)
 
 
 def message_learners(ctx: Context, rest: str) -> None:

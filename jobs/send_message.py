@@ -103,6 +103,16 @@ def _claim(session, message_id: int) -> bool:
     return result.rowcount == 1
 
 
+def _chart(message: Message) -> bytes | None:
+    """The chart a message carries, drawn now, where the channel shows images (Telegram)."""
+    spec = next((item["chart"] for item in message.media if "chart" in item), None)
+    if spec is None or message.channel != TELEGRAM:
+        return None
+    from bot.chart import attendance_png  # matplotlib loads only in workers that draw
+
+    return attendance_png(spec)
+
+
 def _outbound(
     message: Message, contact: Contact | None, group: GroupChat | None, settings: Settings
 ) -> tuple[Outbound | None, str | None]:
@@ -130,6 +140,7 @@ def _outbound(
             channel=message.channel,
             to=to,
             body=message.body,
+            photo=_chart(message),
             template_sid=template_sid,
             template_vars=template_vars,
             status_callback=callback,

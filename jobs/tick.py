@@ -14,7 +14,7 @@ from bot import outbox, queue
 from bot.clock import now
 from bot.db import session_scope
 from conversations import engine, prompts
-from jobs import reflection_prompts, reminder_preview, reminders, rsvp_summary
+from jobs import digest, reflection_prompts, reminder_preview, reminders, rsvp_summary
 from models.message import IN, OUT, QUEUED, RECEIVED, RETRY, SENDING, UNKNOWN, Message
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ SWEEPS: list[Sweep] = [
     reminders.sweep,
     rsvp_summary.sweep,
     reflection_prompts.sweep,
+    digest.sweep,
     recover_outbox,
     recover_inbox,
     expire_dialogs,

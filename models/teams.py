@@ -1,11 +1,13 @@
 """Teams, their members, their linked group chats and one-time link codes."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
+from bot.clock import now
 from models.codes import unique_code
 from models.columns import instant
 
@@ -25,6 +27,8 @@ class Team(SQLModel, table=True):
     digest_weekday: int = 0  # Monday, as in datetime.weekday()
     digest_hour: int = 8
     digest_minute: int = 0
+    # The UTC instant of the next weekly digest; tick claims it by moving it a week on.
+    digest_due_at: datetime | None = instant(index=True)
     invite_code: str = Field(max_length=16, unique=True)
     open_signup: bool = True
     created_at: datetime = instant(default_now=True)
@@ -98,10 +102,25 @@ def create_team(
         digest_minute=digest_minute,
         invite_code=unique_code(session, Team.invite_code, 6),
     )
+    team.digest_due_at = next_digest_at(team, now())
     session.add(team)
     session.flush()
     session.add(TeamMember(team_id=team.id, person_id=organizer_id, role=ORGANIZER))
     return team
+
+
+def next_digest_at(team: Team, after: datetime) -> datetime:
+    """The first digest instant strictly after `after`: the team's weekday and local time,
+    in its timezone, so that 08:00 stays 08:00 across daylight saving changes."""
+    zone = ZoneInfo(team.timezone)
+    local = after.astimezone(zone)
+    day = local.date() + timedelta(days=(team.digest_weekday - local.weekday()) % 7)
+    slot = time(team.digest_hour, team.digest_minute)
+    while True:
+        due = datetime.combine(day, slot, tzinfo=zone).astimezone(UTC)
+        if due > after:
+            return due
+        day += timedelta(days=7)
 
 
 def create_link_code(session: Session, team_id: int, at: datetime) -> LinkCode:

@@ -314,4 +314,4 @@ def test_a_linked_group_hears_its_teams_language(telegram_user, run_jobs, fake_t
     run_jobs()
     texts = fake_telegram.sent_texts(chat_id=-100321)
     assert texts[0].startswith("Hi! An organizer can link this group")
-    assert texts[1].startswith("Kikundi hiki kimeunganishwa na timu yako")
+    assert texts[1].startswith("Kikundi hiki kinapata muhtasari wa kila wiki wa timu.")

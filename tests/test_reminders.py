@@ -36,8 +36,9 @@ def circle_with_learners(timezone: str, first: datetime, learners: list[str], **
 def test_a_nairobi_learner_is_reminded_48_hours_before_in_one_sms(sms_user, run_jobs):
     circle_with_learners("Africa/Nairobi", datetime(2026, 12, 1, 18, 0), ["sms:+254711000001"])
     amina, facilitator = sms_user("+254711000001"), sms_user("+15559990001")
-    # (The facilitator's preview went out a day ahead, at the first tick.)
-    assert tick_at("2026-11-29T14:59:00+00:00", run_jobs) == {"reminder_preview": 1}
+    # (The facilitator's preview went out a day ahead, at the first tick, with the organizer's
+    # digest of Monday the 23rd, missed while no tick ran.)
+    assert tick_at("2026-11-29T14:59:00+00:00", run_jobs) == {"reminder_preview": 1, "digest": 1}
     assert tick_at("2026-11-29T15:00:00+00:00", run_jobs) == {"reminder": 1, "reminder_copy": 1}
     reminder = amina.last_reply()
     assert reminder == (
@@ -94,7 +95,7 @@ def test_a_cancelled_or_past_meeting_gets_no_reminder(sms_user, run_jobs):
             select(Meeting).where(Meeting.circle_id == circle_id, Meeting.number == 1)
         ).one()
         first.status = "cancelled"
-    assert tick_at("2026-11-29T15:00:00+00:00", run_jobs) == {}
+    assert tick_at("2026-11-29T15:00:00+00:00", run_jobs) == {"digest": 1}  # the organizer's
     # The clock was down past meeting 2's start: no late reminder for a meeting that began.
     assert tick_at("2026-12-08T15:01:00+00:00", run_jobs).get("reminder") is None
     assert sms_user("+254711000001").replies() == []
@@ -171,7 +172,7 @@ def test_reminders_go_out_on_the_low_queue(run_jobs):
     circle_with_learners("Africa/Nairobi", datetime(2026, 12, 1, 18, 0), ["sms:+254711000001"])
     with time_machine.travel(at("2026-11-29T15:00:00+00:00")):
         tick.run()
-    assert queue.queue(queue.LOW).count == 2
+    assert queue.queue(queue.LOW).count == 3  # reminder, facilitator's copy, digest
     assert queue.queue(queue.HIGH).count == 0
 
 

@@ -263,6 +263,7 @@ def read_body(content_type: str, raw: bytes) -> tuple[dict[str, Any], dict[str, 
                     "filename": part.get_filename(),
                     "content_type": part.get_content_type(),
                     "size": len(content),
+                    "head": content[:8],  # enough to tell a PNG
                 }
             else:
                 params[name] = content.decode("utf-8")

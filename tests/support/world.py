@@ -9,7 +9,7 @@ from sqlmodel import Session
 from bot.db import session_scope
 from bot.identity import contact_for, parse_handle
 from models.circles import Circle, Signup, create_circle
-from models.teams import Team, create_team
+from models.teams import Team, create_team, next_digest_at
 
 
 def person_id(session: Session, handle: str) -> int:
@@ -17,9 +17,16 @@ def person_id(session: Session, handle: str) -> int:
     return contact_for(session, *parse_handle(handle)).person_id
 
 
+# Teams are made as of this instant, whatever the real date, so digests fall on fixed days:
+# the first is due on Monday 23 November 2026, at 08:00 in the team's timezone.
+MADE_AT = datetime.fromisoformat("2026-11-20T00:00:00+00:00")
+
+
 def team(session: Session, name: str, timezone: str, organizer: str) -> Team:
     """A team with its first organizer."""
-    return create_team(session, name, timezone, person_id(session, organizer))
+    made = create_team(session, name, timezone, person_id(session, organizer))
+    made.digest_due_at = next_digest_at(made, MADE_AT)
+    return made
 
 
 def circle(session: Session, team: Team, facilitator: str, first: datetime, **fields) -> Circle:
