@@ -1,4 +1,4 @@
-"""Database queries per inbound message and per tick, with 1× and 100× the data.
+"""Database queries per inbound message, per tick and per digest, with 1× and 100× the data.
 
 Statements are counted with a `before_cursor_execute` listener on the bot's engine while one
 piece of work runs in this process: the signed webhook, `jobs.handle_inbound.run` (HELP from a
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -161,14 +162,17 @@ def grow(units: int, first: int) -> None:
 
 def measure(client) -> dict[str, Tally]:
     """Run each piece of work once and return the statements it sent."""
+    from sqlalchemy import update
     from sqlmodel import select
 
+    from bot.clock import now
     from bot.db import session_scope
     from bot.identity import find_contact
-    from jobs import handle_inbound, send_message, tick
+    from jobs import digest, handle_inbound, send_message, tick
     from models.circles import Signup
     from models.message import OUT, QUEUED, Message
     from models.people import Contact
+    from models.teams import Team
 
     counts: dict[str, Tally] = {}
 
@@ -211,6 +215,12 @@ def measure(client) -> dict[str, Tally]:
     with counting() as tally:
         tick.run()
     counts["tick"] = tally
+    # Every team's digest due at once: one sweep builds them all.
+    with session_scope() as session:
+        session.execute(update(Team).values(digest_due_at=now() - timedelta(minutes=1)))
+    with counting() as tally, session_scope() as session:
+        digest.sweep(session, now(), Counter())
+    counts["weekly digests (all teams)"] = tally
     return counts
 
 
