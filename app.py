@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     import models  # noqa: F401  (registers the tables)
     from bot.cli import register_commands
     from bot.health import health
+    from bot.report_page import report_pages
     from bot.webhooks import webhooks
 
     app = Flask(__name__, instance_path=str(settings.instance_path))
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.register_blueprint(webhooks)
     app.register_blueprint(health)
+    app.register_blueprint(report_pages)
     register_commands(app)
     if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

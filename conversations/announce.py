@@ -9,8 +9,8 @@ from sqlmodel import select
 from bot import outbox, queue
 from bot.context import Context
 from bot.i18n import t
-from conversations.engine import Done, Flow, Next, Step, Stop
-from conversations.parsers import choice, text, yes_no
+from conversations.engine import Done, Flow, Next, Step, Stop, which
+from conversations.parsers import text, yes_no
 from models.circles import Circle, Signup
 from models.people import Contact, Person
 
@@ -83,10 +83,7 @@ def finish(ctx: Context, data: dict) -> None:
 FLOW = Flow(
     "announce",
     steps=[
-        Step("which", ask="msg.which",
-             expect_from=lambda data: choice([o["circle"] for o in data["options"]]),
-             ask_values=lambda data: {"choices": data["choices"]}, check=pick,
-             skip=lambda data: "circle_id" in data),
+        which("msg.which", check=pick, skip=lambda data: "circle_id" in data),
         Step("text", ask="msg.ask_text", expect=text(max_len=600), check=check_text,
              skip=lambda data: "text" in data),
         Step("confirm", ask="msg.confirm", expect=yes_no(), then=confirm,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.sms import segments
-from conversations.engine import Done, Flow, Next, Step, Stop
-from conversations.parsers import choice, text, yes_no
+from conversations.engine import Done, Flow, Next, Step, Stop, which
+from conversations.parsers import text, yes_no
 from models.circles import Meeting
 
 
@@ -39,10 +39,7 @@ def finish(ctx: Context, data: dict) -> None:
 FLOW = Flow(
     "edit_reminder",
     steps=[
-        Step("which", ask="edit.which",
-             expect_from=lambda data: choice([o["circle"] for o in data["options"]]),
-             ask_values=lambda data: {"choices": data["choices"]}, then=pick,
-             skip=lambda data: "meeting_id" in data),
+        which("edit.which", then=pick, skip=lambda data: "meeting_id" in data),
         Step("text", ask="edit.ask_text", expect=text(max_len=1000), then=new_text,
              ask_values=lambda data: {"rsvp_line": data["rsvp_line"]}),
         Step("long", ask="edit.long", expect=yes_no(), then=keep_long,

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
-from conversations.parsers import ParseContext, Parsed
+from conversations.parsers import ParseContext, Parsed, choice
 from handlers.words import split_command
 from models.conversation import ACTIVE, Conversation
 
@@ -87,6 +88,8 @@ class Flow:
     # key) repeats the question; it then lapses quietly at `expires`.
     nudge_after: timedelta | None = None
     nudge: str | None = None
+    # Saves the answers so far after each one (a survey): a dialog that lapses keeps them.
+    keep: Callable[[Context, dict], None] | None = None
 
     @property
     def lifetime(self) -> timedelta:
@@ -99,6 +102,18 @@ class Flow:
         names = [step.name for step in self.steps]
         index = names.index(name) + 1
         return self.steps[index] if index < len(self.steps) else None
+
+
+def which(ask: str, label: str = "circle", **step: Any) -> Step:
+    """The step that asks which of `data["options"]` is meant, listed in `data["choices"]`;
+    its answer is the option's index."""
+    return Step(
+        "which",
+        ask=ask,
+        expect_from=lambda data: choice([option[label] for option in data["options"]]),
+        ask_values=lambda data: {"choices": data["choices"]},
+        **step,
+    )
 
 
 def registry() -> dict[str, Flow]:
@@ -131,17 +146,19 @@ def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -
     if first is None:  # every answer is known already: nothing to ask
         flow.finish(ctx, data)
         return
-    conversation = Conversation(
-        contact_id=ctx.contact.id,
-        flow=flow.name,
-        step=first.name,
-        data=data,
-        expires_at=ctx.now + flow.lifetime,
-        created_at=ctx.now,
-        updated_at=ctx.now,
-    )
-    ctx.session.add(conversation)
-    ctx.session.flush()
+    values = {
+        "contact_id": ctx.contact.id, "flow": flow.name, "step": first.name, "data": data,
+        "expires_at": ctx.now + flow.lifetime, "created_at": ctx.now, "updated_at": ctx.now,
+    }  # fmt: skip
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(Conversation(**values))
+    except IntegrityError:
+        # Tick began a dialog with this person a moment ago (a reflection prompt): what they
+        # asked for themselves comes first.
+        end(ctx, status="replaced")
+        ctx.session.add(Conversation(**values))
+        ctx.session.flush()
     _ask(ctx, first, data)
 
 
@@ -215,6 +232,8 @@ def _apply(
         ctx.say(transition.say, **transition.values)
         return
     data.update(transition.data)
+    if flow.keep:
+        flow.keep(ctx, data)
     history = list(data.get("_history", []))
     if isinstance(transition, Done):
         conversation.data = data

@@ -8,8 +8,10 @@ from conversations import (
     language,
     leave,
     reflect,
+    report,
     reschedule,
     rsvp,
+    surveys,
     team_join,
     who,
 )
@@ -27,4 +29,7 @@ FLOWS = [
     reschedule.MOVE,
     reschedule.CANCEL,
     reflect.FLOW,
+    surveys.LEARNER_SURVEY,
+    surveys.FACILITATOR_SURVEY,
+    report.FLOW,
 ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.context import Context
-from conversations.engine import Done, Flow, Next, Step, Stop
-from conversations.parsers import choice, yes_no
+from conversations.engine import Done, Flow, Next, Step, Stop, which
+from conversations.parsers import yes_no
 from handlers.notify import tell_facilitators
 from models.circles import Signup, learner_counts
 
@@ -42,14 +42,7 @@ def finish(ctx: Context, data: dict) -> None:
 FLOW = Flow(
     "leave",
     steps=[
-        Step(
-            "which",
-            ask="leave.which",
-            expect_from=lambda data: choice([o["circle"] for o in data["options"]]),
-            ask_values=lambda data: {"choices": data["choices"]},
-            then=pick,
-            skip=lambda data: "signup_id" in data,
-        ),
+        which("leave.which", then=pick, skip=lambda data: "signup_id" in data),
         Step(
             "confirm",
             ask="leave.confirm",

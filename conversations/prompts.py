@@ -105,10 +105,14 @@ def start_free(session: Session, at: datetime, queued: Counter) -> None:
         step = engine.open_step(flow, flow.steps[0], dict(row.data)) if flow else None
         if step is not None:
             starts[contact_id] = (row, flow, step)
+    # Claim the waiting rows first, as start_waiting does: the same order of locks, and a
+    # tick beside this one gets none of them.
+    claimed = _claim(session, [row.id for row, _, _ in starts.values()], at)
+    starts = {contact_id: v for contact_id, v in starts.items() if v[0].id in claimed}
     if not starts:
         return
-    # The partial unique index (one active dialog per contact) is the claim: a contact who
-    # began a dialog of their own a moment ago, or a tick beside this one, wins.
+    # One active dialog per contact (a partial unique index): someone who began a dialog of
+    # their own a moment ago keeps it, and their prompt waits again.
     began = set(
         session.execute(
             _insert(session)(Conversation)
@@ -123,9 +127,11 @@ def start_free(session: Session, at: datetime, queued: Counter) -> None:
             .returning(Conversation.contact_id)
         ).scalars()
     )  # fmt: skip
-    if not began:
-        return
-    _claim(session, [starts[contact_id][0].id for contact_id in began], at)
+    busy = [row.id for contact_id, (row, _, _) in starts.items() if contact_id not in began]
+    if busy:
+        session.execute(
+            update(PendingDialog).where(PendingDialog.id.in_(busy)).values(started_at=None)
+        )
     messages = []
     for contact_id in began:
         row, flow, step = starts[contact_id]

@@ -39,6 +39,17 @@ def prompt_data(meeting, counts: tuple[int, int, int] | None, language: str) -> 
     }
 
 
+def recapped(session, meeting_ids: list[int]) -> set[int]:
+    """The meetings whose recap a facilitator already sent: learners get one per meeting."""
+    return set(
+        session.exec(
+            select(Reflection.meeting_id).where(
+                Reflection.meeting_id.in_(meeting_ids), Reflection.recap_sent_at.is_not(None)
+            )
+        ).all()
+    )
+
+
 def recap_or_done(data: dict, recap: str | None):
     return Next(data={"recap": recap}) if recap else Done(data={"recap": None})
 
@@ -82,7 +93,7 @@ FLOW = Flow(
         Step("to_change", ask="reflect.ask_to_change", expect=optional(text(max_len=500))),
         Step("recap", ask="reflect.ask_recap", expect=optional(text(max_len=300)),
              ask_values=lambda data: {"count": data["learners"]}, then=recap_or_done,
-             skip=lambda data: not data["learners"]),
+             skip=lambda data: not data["learners"] or data.get("recapped")),
         Step("send", ask="reflect.confirm_recap", expect=yes_no(), then=confirm,
              ask_values=lambda data: {"count": data["learners"], "recap": data["recap"]},
              skip=lambda data: not data.get("recap")),

@@ -11,8 +11,8 @@ from bot import outbox, queue
 from bot.context import Context
 from bot.i18n import t
 from bot.when import day_time
-from conversations.engine import Done, Flow, Next, Reask, Step, Stop
-from conversations.parsers import choice, date_time, yes_no
+from conversations.engine import Done, Flow, Next, Reask, Step, Stop, which
+from conversations.parsers import date_time, yes_no
 from models.circles import Circle, Meeting, Rsvp, Signup, schedule_reminders
 from models.message import OUT, Message
 from models.people import Contact, Person
@@ -111,10 +111,7 @@ def finish_cancel(ctx: Context, data: dict) -> None:
             when=day_time(meeting.starts_at, circle.timezone, ctx.language))  # fmt: skip
 
 
-WHICH = Step("which", ask="move.which",
-             expect_from=lambda data: choice([o["label"] for o in data["options"]]),
-             ask_values=lambda data: {"choices": data["choices"]}, then=pick,
-             skip=lambda data: "meeting_id" in data)  # fmt: skip
+WHICH = which("move.which", label="label", then=pick, skip=lambda data: "meeting_id" in data)
 
 MOVE = Flow(
     "move_meeting",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
-from conversations.engine import Flow, Step
-from conversations.parsers import choice
+from conversations.engine import Flow, which
 from handlers.learner import Upcoming, record_rsvp
 
 
@@ -15,13 +14,6 @@ def finish(ctx: Context, data: dict) -> None:
 
 FLOW = Flow(
     "rsvp",
-    steps=[
-        Step(
-            "which",
-            ask="rsvp.which",
-            expect_from=lambda data: choice([o["circle"] for o in data["options"]]),
-            ask_values=lambda data: {"choices": data["choices"]},
-        ),
-    ],
+    steps=[which("rsvp.which")],
     finish=finish,
 )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
-from conversations.engine import Flow, Step
-from conversations.parsers import choice
+from conversations.engine import Flow, which
 
 
 def finish(ctx: Context, data: dict) -> None:
@@ -15,13 +14,6 @@ def finish(ctx: Context, data: dict) -> None:
 
 FLOW = Flow(
     "who",
-    steps=[
-        Step(
-            "which",
-            ask="who.which",
-            expect_from=lambda data: choice([o["circle"] for o in data["options"]]),
-            ask_values=lambda data: {"choices": data["choices"]},
-        ),
-    ],
+    steps=[which("who.which")],
     finish=finish,
 )

@@ -65,6 +65,7 @@ COMMANDS: list[Command] = [
     Command(("MOVE", "HAMISHA"), facilitator.move_meeting, LOOKS_AFTER, "help.move"),
     Command(("CANCEL", "GHAIRI"), facilitator.cancel_meeting, LOOKS_AFTER),
     Command(("REFLECT", "TAFAKARI"), facilitator.reflect, LOOKS_AFTER, "help.reflect"),
+    Command(("REPORT", "RIPOTI"), facilitator.report, LOOKS_AFTER, "help.report"),
     Command(("INVITE", "MWALIKO"), organizer.invite, ORGANIZER, "help.invite"),
     Command(("LINK", "UNGANISHA"), organizer.link_code, ORGANIZER),
     Command(("DIGEST", "MUHTASARI"), organizer.digest, ORGANIZER, "help.digest"),

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from bot.channels.base import TELEGRAM
 from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
@@ -57,8 +58,9 @@ def new_circle(ctx: Context, rest: str) -> None:
     engine.start(ctx, "create_circle", data)
 
 
-def circles_of(session: Session, person_id: int) -> list[Circle]:
-    """The circles a person may look after: those they facilitate and their teams' as organizer."""
+def circles_of(session: Session, person_id: int, *, finished: bool = False) -> list[Circle]:
+    """The circles a person may look after: those they facilitate and their teams' as organizer
+    (with `finished`, those that have ended too: their reflections and reports go on)."""
     organizer_teams = select(TeamMember.team_id).where(
         TeamMember.person_id == person_id, TeamMember.role == ORGANIZER
     )
@@ -68,7 +70,7 @@ def circles_of(session: Session, person_id: int) -> list[Circle]:
             select(Circle)
             .where(
                 or_(Circle.id.in_(facilitated), Circle.team_id.in_(organizer_teams)),
-                Circle.status.not_in(("finished", "cancelled")),
+                Circle.status.not_in(("cancelled",) if finished else ("finished", "cancelled")),
             )
             .order_by(Circle.first_date, Circle.id)
         ).all()
@@ -316,17 +318,17 @@ def cancel_meeting(ctx: Context, rest: str) -> None:
 
 def reflect(ctx: Context, rest: str) -> None:
     """REFLECT: the reflection dialog for one's most recent meeting that has none from them."""
-    from conversations.reflect import prompt_data
+    from conversations.reflect import prompt_data, recapped
     from jobs.meetings import FIELDS
     from jobs.rsvp_summary import rsvp_counts
 
-    circles = [c.id for c in circles_of(ctx.session, ctx.person.id)]
+    circles = [c.id for c in circles_of(ctx.session, ctx.person.id, finished=True)]
     reflected = select(Reflection.meeting_id).where(Reflection.person_id == ctx.person.id)
     meeting = ctx.session.execute(
         select(*FIELDS)
         .join(Circle, Circle.id == Meeting.circle_id)
         .where(Meeting.circle_id.in_(circles), Meeting.status == SCHEDULED,
-               Meeting.starts_at <= ctx.now, Meeting.id.not_in(reflected))
+               Meeting.ends_at <= ctx.now, Meeting.id.not_in(reflected))
         .order_by(Meeting.starts_at.desc())
         .limit(1)
     ).first() if circles else None  # fmt: skip
@@ -335,4 +337,35 @@ def reflect(ctx: Context, rest: str) -> None:
         return
     counts = rsvp_counts(ctx.session, {meeting.circle_id: meeting})
     data = prompt_data(meeting, counts.get(meeting.circle_id), ctx.language)
-    engine.start(ctx, "reflect", data)
+    engine.start(ctx, "reflect", data | {"recapped": bool(recapped(ctx.session, [meeting.id]))})
+
+
+def report(ctx: Context, rest: str) -> None:
+    """REPORT: a circle's report as it stands (asking which circle if several)."""
+    circles = [c for c in circles_of(ctx.session, ctx.person.id, finished=True)
+               if c.first_date <= ctx.now.date()]  # fmt: skip
+    if not circles:
+        ctx.say("report.none")
+        return
+    if len(circles) == 1:
+        show_report(ctx, circles[0].id)
+        return
+    circles.sort(key=lambda c: c.first_date, reverse=True)  # the latest first
+    lines = [f"{n}) {c.name} ({c.join_code})" for n, c in enumerate(circles, start=1)]
+    options = [{"circle_id": c.id, "circle": f"{c.name} {c.join_code}"} for c in circles]
+    engine.start(ctx, "report", {"options": options, "choices": "\n".join(lines)})
+
+
+def show_report(ctx: Context, circle_id: int) -> None:
+    """One circle's report, whole, paged for the channel, its chart first on Telegram."""
+    from handlers import circle_report
+
+    allowed = {c.id for c in circles_of(ctx.session, ctx.person.id, finished=True)}
+    if circle_id not in allowed:
+        ctx.say("auth.not_allowed")
+        return
+    found = circle_report.gather(ctx.session, [circle_id], ctx.now)[circle_id]
+    spec = circle_report.chart(found, ctx.language) if ctx.contact.channel == TELEGRAM else None
+    pages = split(circle_report.full(found, ctx.language), ctx.contact.channel)
+    for number, page in enumerate(pages):
+        ctx.send(page, media=[{"chart": spec}] if spec and number == 0 else None)

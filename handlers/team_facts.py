@@ -7,9 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, or_
 from sqlmodel import Session, select
 
+from handlers import circle_report
 from models.circles import SCHEDULED, Circle, Facilitation, Meeting, Rsvp, Signup
 from models.feedback import Reflection
 from models.people import Person
@@ -35,6 +36,7 @@ class TeamFacts:
     team_facilitators: list = field(default_factory=list)  # (person id, name) of members
     new_learners: list = field(default_factory=list)
     silent_learners: list = field(default_factory=list)
+    reports: dict = field(default_factory=dict)  # circle reports sent in the past week, by id
 
 
 def gather(session: Session, team_ids: list[int], at: datetime) -> dict[int, TeamFacts]:
@@ -46,9 +48,13 @@ def gather(session: Session, team_ids: list[int], at: datetime) -> dict[int, Tea
     reflections = _reflections(session, team_ids, at)
     for row in reflections:
         facts[row.team_id].reflections.setdefault(row.meeting_id, []).append(row)
-    for row in _circles(session, team_ids, at):
+    circles = _circles(session, team_ids, at)
+    for row in circles:
         facts[row.team_id].circles.append(row)
-    for row in _facilitations(session, team_ids):
+    reported = [row for row in circles if row.report_sent_at and row.report_sent_at > at - WEEK]
+    for circle_id, report in circle_report.gather(session, [r.id for r in reported], at).items():
+        facts[report.circle.team_id].reports[circle_id] = report
+    for row in _facilitations(session, team_ids, at):
         names = facts[row.team_id].facilitators.setdefault(row.circle_id, [])
         if row.name:
             names.append(row.name)
@@ -63,7 +69,8 @@ def gather(session: Session, team_ids: list[int], at: datetime) -> dict[int, Tea
 
 def _meetings(session: Session, team_ids: list[int], at: datetime) -> list:
     """Scheduled meetings from four weeks back to one week ahead, with their yes count."""
-    yes = func.sum(case((Rsvp.attending.is_(True), 1), else_=0))
+    # Learners who left keep their RSVPs on record, but no longer count as coming.
+    yes = func.sum(case((Rsvp.attending.is_(True) & Signup.left_at.is_(None), 1), else_=0))
     return list(
         session.execute(
             select(Meeting.id, Meeting.circle_id, Meeting.starts_at, Meeting.ends_at,
@@ -71,6 +78,7 @@ def _meetings(session: Session, team_ids: list[int], at: datetime) -> list:
                    Circle.team_id, func.coalesce(yes, 0).label("yes"))
             .join(Circle, Circle.id == Meeting.circle_id)
             .outerjoin(Rsvp, Rsvp.meeting_id == Meeting.id)
+            .outerjoin(Signup, Signup.id == Rsvp.signup_id)
             .where(Circle.team_id.in_(team_ids), Circle.status != "cancelled",
                    Meeting.status == SCHEDULED, Meeting.starts_at >= at - LOOK_BACK,
                    Meeting.starts_at < at + WEEK)
@@ -97,11 +105,23 @@ def _reflections(session: Session, team_ids: list[int], at: datetime) -> list:
     )  # fmt: skip
 
 
+def _current(team_ids: list[int], at: datetime):
+    """The ids of the teams' circles still of interest: not cancelled, and not finished
+    longer ago than the look-back (nor reported on before this week)."""
+    return select(Circle.id).where(
+        Circle.team_id.in_(team_ids),
+        Circle.status != "cancelled",
+        or_(Circle.ended_at.is_(None), Circle.ended_at >= at - LOOK_BACK,
+            Circle.report_sent_at > at - WEEK),
+    )  # fmt: skip
+
+
 def _circles(session: Session, team_ids: list[int], at: datetime) -> list:
-    """Every circle not cancelled, with its learners, first start, next start and last end."""
+    """The current circles, with their learners, first start, next start and last end."""
+    current = _current(team_ids, at)
     learners = (
         select(Signup.circle_id, func.count().label("learners"))
-        .where(Signup.left_at.is_(None))
+        .where(Signup.circle_id.in_(current), Signup.left_at.is_(None))
         .group_by(Signup.circle_id)
         .subquery()
     )
@@ -110,30 +130,31 @@ def _circles(session: Session, team_ids: list[int], at: datetime) -> list:
                func.max(Meeting.ends_at).label("last_end"),
                func.min(case((Meeting.starts_at > at, Meeting.starts_at))).label("next_start"),
                func.count().label("meetings"))
-        .where(Meeting.status == SCHEDULED)
+        .where(Meeting.circle_id.in_(current), Meeting.status == SCHEDULED)
         .group_by(Meeting.circle_id)
         .subquery()
     )  # fmt: skip
     return list(
         session.execute(
             select(Circle.id, Circle.name, Circle.join_code, Circle.timezone, Circle.team_id,
-                   Circle.status, func.coalesce(learners.c.learners, 0).label("learners"),
+                   Circle.status, Circle.report_sent_at,
+                   func.coalesce(learners.c.learners, 0).label("learners"),
                    times.c.first_start, times.c.last_end, times.c.next_start, times.c.meetings)
             .outerjoin(learners, learners.c.circle_id == Circle.id)
             .join(times, times.c.circle_id == Circle.id)
-            .where(Circle.team_id.in_(team_ids), Circle.status != "cancelled")
+            .where(Circle.id.in_(current))
             .order_by(times.c.first_start, Circle.name)
         ).all()
     )  # fmt: skip
 
 
-def _facilitations(session: Session, team_ids: list[int]) -> list:
+def _facilitations(session: Session, team_ids: list[int], at: datetime) -> list:
     return list(
         session.execute(
             select(Facilitation.circle_id, Person.name, Circle.team_id)
             .join(Circle, Circle.id == Facilitation.circle_id)
             .join(Person, Person.id == Facilitation.person_id)
-            .where(Circle.team_id.in_(team_ids))
+            .where(Facilitation.circle_id.in_(_current(team_ids, at)))
             .order_by(Person.name, Person.id)
         ).all()
     )
@@ -175,8 +196,6 @@ def _silent_learners(session: Session, meetings: list, at: datetime) -> list:
     last = {cid: rows[-SILENT_AFTER:] for cid, rows in reminded.items()
             if len(rows) >= SILENT_AFTER}  # fmt: skip
     meeting_ids = [row.id for rows in last.values() for row in rows]
-    # Only learners who were there for both reminders can have ignored them.
-    since = min((rows[0].reminder_sent_at for rows in last.values()), default=at)
     answered = func.count(Rsvp.id)
     rows = session.execute(
         select(Signup.circle_id, Circle.name.label("circle"), Person.name, Circle.team_id,
@@ -184,11 +203,11 @@ def _silent_learners(session: Session, meetings: list, at: datetime) -> list:
         .join(Circle, Circle.id == Signup.circle_id)
         .join(Person, Person.id == Signup.person_id)
         .outerjoin(Rsvp, (Rsvp.signup_id == Signup.id) & Rsvp.meeting_id.in_(meeting_ids))
-        .where(Signup.circle_id.in_(list(last)), Signup.left_at.is_(None),
-               Signup.joined_at < since)
+        .where(Signup.circle_id.in_(list(last)), Signup.left_at.is_(None))
         .group_by(Signup.id, Signup.circle_id, Circle.name, Person.name, Circle.team_id,
                   Signup.joined_at)
         .having(answered == 0)
         .order_by(Circle.name, Person.name)
     ).all()  # fmt: skip
+    # Only learners who were there for both reminders can have ignored them.
     return [row for row in rows if row.joined_at < last[row.circle_id][0].reminder_sent_at]

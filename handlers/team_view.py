@@ -118,13 +118,14 @@ def chart(facts: TeamFacts, team: Team, at: datetime, language: str) -> dict | N
     """The attendance chart's data: per circle and week, yes-RSVPs and reported attendance."""
     starts = [at - WEEK * (CHART_WEEKS - index) for index in range(CHART_WEEKS)]
     zone = ZoneInfo(team.timezone)
-    series: dict[str, dict[str, list]] = {}
+    series: dict[int, dict] = {}  # by circle id: two circles may share a name
     for meeting in facts.meetings:
         if not starts[0] <= meeting.starts_at < at:
             continue
         week_index = int((meeting.starts_at - starts[0]) / WEEK)
         line = series.setdefault(
-            meeting.circle, {"yes": [None] * CHART_WEEKS, "came": [None] * CHART_WEEKS}
+            meeting.circle_id,
+            {"name": meeting.circle, "yes": [None] * CHART_WEEKS, "came": [None] * CHART_WEEKS},
         )
         line["yes"][week_index] = (line["yes"][week_index] or 0) + meeting.yes
         reported = [r.attendance for r in facts.reflections.get(meeting.id, [])
@@ -141,7 +142,7 @@ def chart(facts: TeamFacts, team: Team, at: datetime, language: str) -> dict | N
             "came": t("digest.chart_came", language),
         },
         "others": t("digest.chart_others", language),
-        "circles": [{"name": name, **values} for name, values in series.items()],
+        "circles": list(series.values()),
     }
 
 
@@ -180,10 +181,12 @@ def _starting(facts: TeamFacts, at: datetime, language: str) -> list[str]:
 
 
 def _wrapped(facts: TeamFacts, at: datetime, language: str) -> list[str]:
-    """Circles whose last meeting ended in the past week, with average reported attendance."""
+    """Circles whose last meeting ended in the past week, with average reported attendance,
+    and those whose report came out this week, with its summary and link."""
     lines = []
     for circle in facts.circles:
-        if not at - WEEK < circle.last_end <= at:
+        report = facts.reports.get(circle.id)
+        if not (at - WEEK < circle.last_end <= at or report):
             continue
         counts = [
             max(r.attendance for r in rows)
@@ -191,12 +194,20 @@ def _wrapped(facts: TeamFacts, at: datetime, language: str) -> list[str]:
             if (rows := [r for r in facts.reflections.get(meeting.id, [])
                          if r.attendance is not None])
         ]  # fmt: skip
+        if report:  # the report counts every meeting, even those older than four weeks
+            counts = report.came
         if counts:
-            lines.append(t("digest.wrapped_line", language, circle=circle.name,
-                           meetings=circle.meetings, came=round(sum(counts) / len(counts))))  # fmt: skip
+            line = t("digest.wrapped_line", language, circle=circle.name,
+                     meetings=circle.meetings, came=round(sum(counts) / len(counts)))  # fmt: skip
         else:
-            lines.append(t("digest.wrapped_unreported", language, circle=circle.name,
-                           meetings=circle.meetings))  # fmt: skip
+            line = t("digest.wrapped_unreported", language, circle=circle.name,
+                     meetings=circle.meetings)  # fmt: skip
+        if report and report.goals:
+            line += " " + t("report.short_goals", language, met=report.met,
+                            answered=len(report.goals))  # fmt: skip
+        if report and report.url:
+            line += " " + t("report.link", language, url=report.url)
+        lines.append(line)
     return lines
 
 

@@ -13,6 +13,7 @@ from handlers.notify import facilitators
 from jobs.meetings import claim_due
 from jobs.rsvp_summary import rsvp_counts
 from models.circles import SIGNUP_OPEN, Meeting
+from models.conversation import ACTIVE, Conversation
 from models.feedback import Reflection
 
 PROMPT_AFTER = timedelta(minutes=15)  # time to say goodbye and pack up first
@@ -49,16 +50,32 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
             )
         ).all()
     )
+    # Someone answering REFLECT about this very meeting right now is not asked again after.
+    reflecting = {
+        (row.data.get("meeting_id"), row.contact_id)
+        for row in session.execute(
+            select(Conversation.contact_id, Conversation.data).where(
+                Conversation.status == ACTIVE,
+                Conversation.flow == reflect.FLOW.name,
+                Conversation.expires_at > at,
+                Conversation.contact_id.in_([c.id for c in contacts.values()]),
+            )
+        ).all()
+    }
+    recapped = reflect.recapped(session, [m.id for m in meetings.values()])
     rows = []
     for circle_id, person in pairs:
         meeting, contact = meetings[circle_id], contacts.get(person.id)
         if contact is None or (meeting.id, person.id) in answered:
             continue
+        if (meeting.id, contact.id) in reflecting:
+            continue
+        data = reflect.prompt_data(meeting, counts.get(circle_id), person.language)
         rows.append(
             {
                 "contact_id": contact.id,
                 "flow": reflect.FLOW.name,
-                "data": reflect.prompt_data(meeting, counts.get(circle_id), person.language),
+                "data": data | {"recapped": meeting.id in recapped},
                 "dedupe_key": reflect.key(meeting.id, person.id),
                 "created_at": at,
                 "expires_at": at + WAIT,

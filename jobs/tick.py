@@ -14,7 +14,16 @@ from bot import outbox, queue
 from bot.clock import now
 from bot.db import session_scope
 from conversations import engine, prompts
-from jobs import digest, reflection_prompts, reminder_preview, reminders, rsvp_summary
+from jobs import (
+    digest,
+    lifecycle,
+    reflection_prompts,
+    reminder_preview,
+    reminders,
+    reports,
+    rsvp_summary,
+    surveys,
+)
 from models.message import IN, OUT, QUEUED, RECEIVED, RETRY, SENDING, UNKNOWN, Message
 
 log = logging.getLogger(__name__)
@@ -130,10 +139,15 @@ def expire_dialogs(session: Session, at: datetime, queued: Counter) -> None:
 # Explicit and ordered; the journeys add their sweeps (reminders, prompts, digests) here.
 SWEEPS: list[Sweep] = [
     mark_unknown,
+    lifecycle.sweep,
     reminder_preview.sweep,
     reminders.sweep,
     rsvp_summary.sweep,
     reflection_prompts.sweep,
+    surveys.learner_sweep,
+    surveys.facilitator_sweep,
+    # Before the digest, so that a report sent this minute is in it.
+    reports.sweep,
     digest.sweep,
     recover_outbox,
     recover_inbox,

@@ -36,6 +36,14 @@ class Circle(SQLModel, table=True):
     status: str = Field(default="open", max_length=16, index=True)
     reminder_lead_hours: int = 48
     created_at: datetime = instant(default_now=True)
+    # The end of its last meeting, stamped by tick when the circle finishes; the surveys and
+    # the report are timed from it, and each is stamped when it goes.
+    ended_at: datetime | None = instant(index=True)
+    learner_survey_at: datetime | None = instant()
+    facilitator_survey_at: datetime | None = instant()
+    report_sent_at: datetime | None = instant()
+    # The public report page's address: unguessable, made when the report is first sent.
+    report_token: str | None = Field(default=None, max_length=32, unique=True, index=True)
 
 
 class Facilitation(SQLModel, table=True):

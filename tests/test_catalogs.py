@@ -18,6 +18,8 @@ SOURCES = ["app.py", "bot", "handlers", "conversations", "jobs", "models"]
 KEY_USE = re.compile(
     r"""(?:\bt\(|\.say\(|\bask=|\bhint=|\brefusal=|Reask\()\s*["']([a-z_]+\.[a-z_.]+)["']"""
 )
+# Templates name their texts as text("key", ...).
+TEMPLATE_KEY = re.compile(r"""\btext\(\s*["']([a-z_]+\.[a-z_.]+)["']""")
 # Any other "namespace.key" literal whose namespace the catalog uses (keys kept in variables).
 # (foreign_key="team.id" and the like name columns, not texts.)
 KEY_LITERAL = re.compile(r"""(?<!foreign_key=)["']([a-z_]+\.[a-z_]+)["']""")
@@ -32,13 +34,17 @@ def keys_used_in_code() -> set[str]:
             source = file.read_text()
             keys |= set(KEY_USE.findall(source))
             keys |= {key for key in KEY_LITERAL.findall(source) if key.split(".")[0] in NAMESPACES}
+    for template in (ROOT / "bot" / "templates").glob("*.html"):
+        keys |= set(TEMPLATE_KEY.findall(template.read_text()))
     keys |= set(HINT_KEYS)
     keys |= {step.ask for flow in FLOWS for step in flow.steps}
     return keys
 
 
 def test_the_scan_finds_keys():
-    assert {"stop.confirmed", "help.intro", "lang.ask", "parse.yes_no"} <= keys_used_in_code()
+    assert {"stop.confirmed", "help.intro", "lang.ask", "parse.yes_no", "page.footer"} <= (
+        keys_used_in_code()
+    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -4,14 +4,12 @@ saving, once a week, split at channel limits, with a chart, in constant queries.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from datetime import datetime
 
 import time_machine
-from sqlalchemy import event
 from sqlmodel import select
 
-from bot.db import get_engine, session_scope
+from bot.db import session_scope
 from bot.identity import contact_for
 from jobs import digest as digest_job
 from jobs import tick
@@ -21,7 +19,7 @@ from models.message import OUT, Message
 from models.people import Person
 from models.teams import GroupChat, Team, TeamMember, next_digest_at
 from tests.support import world
-from tests.support.timeline import at, tick_at
+from tests.support.timeline import at, sweep_queries, tick_at
 
 ORGANIZER = 4242  # on Telegram
 MONDAY = "2026-12-07T05:00:00+00:00"  # 08:00 in Nairobi
@@ -284,21 +282,9 @@ def test_sixty_circles_by_sms_come_in_pages_of_four_segments(sms_user, run_jobs)
         assert sum(line.startswith("Thu 26 Nov, 18:00: " + name) for line in lines) == 1
 
 
-def count_digest_queries(iso: str) -> int:
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(get_engine(), "before_cursor_execute", listener)
-    try:
-        with session_scope() as session:
-            digest_job.sweep(session, at(iso), Counter())
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", listener)
-    return len(statements)
-
-
 def test_a_digest_runs_the_same_queries_for_10_or_1000_circles(settings):
     world.many_circles(10, datetime(2026, 11, 26, 18, 0))
-    small = count_digest_queries("2026-11-23T05:00:00+00:00")
+    small = sweep_queries("2026-11-23T05:00:00+00:00", digest_job.sweep)
     with session_scope() as session:
         for team in session.exec(select(Team)).all():
             team.digest_due_at = None  # done with the small team
@@ -306,8 +292,34 @@ def test_a_digest_runs_the_same_queries_for_10_or_1000_circles(settings):
     with session_scope() as session:
         big = session.exec(select(Team).where(Team.name == "Team 1000")).one()
         assert big.digest_due_at is not None
-    large = count_digest_queries("2026-11-23T05:00:00+00:00")
+    large = sweep_queries("2026-11-23T05:00:00+00:00", digest_job.sweep)
     with session_scope() as session:
         sent = session.exec(select(Message).where(Message.direction == OUT)).all()
     assert {row.purpose for row in sent} == {"digest"}
     assert large == small
+
+
+def test_learners_who_left_no_longer_count_as_coming(telegram_user, run_jobs):
+    seed()
+    with session_scope() as session:
+        amina = session.exec(select(Person).where(Person.name == "Amina")).one()
+        signup = session.exec(select(Signup).where(Signup.person_id == amina.id)).one()
+        signup.left_at = at("2026-12-05T10:00:00+00:00")
+    tick_at(MONDAY, run_jobs)
+    [digest] = telegram_user(ORGANIZER).replies()
+    assert "Tue 8 Dec, 18:00: Python (Zawadi), 1 said yes" in digest
+
+
+def test_two_circles_of_one_name_are_two_lines_in_the_chart(settings):
+    from handlers import team_view
+    from handlers.team_facts import gather
+
+    with session_scope() as session:
+        team = world.team(session, "Nakuru Libraries", "Africa/Nairobi", f"telegram:{ORGANIZER}")
+        for venue in ("Nakuru Library", "Naivasha Library"):
+            world.circle(session, team, "sms:+15550000011", datetime(2026, 11, 24, 18, 0),
+                         venue=venue, weeks=2)  # fmt: skip
+        facts = gather(session, [team.id], at(MONDAY))
+        chart = team_view.chart(facts[team.id], team, at(MONDAY), "en")
+    assert [line["name"] for line in chart["circles"]] == ["Python", "Python"]
+    assert [line["yes"] for line in chart["circles"]] == [[None, None, 0, 0]] * 2

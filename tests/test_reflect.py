@@ -9,11 +9,13 @@ from sqlmodel import select
 
 from bot.db import session_scope
 from bot.identity import contact_for
+from conversations import prompts
+from jobs import reflection_prompts, tick
 from models.circles import Facilitation, Meeting, Rsvp, Signup
 from models.conversation import Conversation
 from models.feedback import Reflection
 from tests.support import world
-from tests.support.timeline import at, tick_at, tick_queries
+from tests.support.timeline import at, sweep_queries, tick_at
 
 FACILITATOR, CO_FACILITATOR, ORGANIZER = "+15550000011", 7011, "+15550000010"
 LEARNERS = ("+15550000201", "+15550000202")
@@ -256,10 +258,47 @@ def test_the_reflection_in_swahili(sms_user, run_jobs):
 
 def test_the_prompt_sweep_runs_the_same_queries_for_10_or_1000_meetings(settings):
     world.many_circles(10, datetime(2026, 12, 1, 18, 0))
-    small = tick_queries(PROMPT_TIME)
+    # (The ten facilitators of the first batch facilitate in the second too: their first
+    # dialogs lapse before the second prompts start.)
+    sweeps = (reflection_prompts.sweep, tick.expire_dialogs, prompts.start_free)
+    small = sweep_queries(PROMPT_TIME, *sweeps)
     world.many_circles(1000, datetime(2026, 12, 4, 18, 0))
-    large = tick_queries("2026-12-04T16:45:00+00:00")
+    large = sweep_queries("2026-12-04T16:45:00+00:00", *sweeps)
     with session_scope() as session:
         asked = session.exec(select(Conversation).where(Conversation.flow == "reflect")).all()
     assert len(asked) == 1010
     assert large == small
+
+
+def test_reflect_while_the_prompt_comes_due_asks_only_once(sms_user, run_jobs):
+    setup()
+    facilitator = sms_user(FACILITATOR)
+    converse(facilitator, "2026-12-01T16:35:00+00:00", run_jobs, "REFLECT", "4")
+    tick_at(PROMPT_TIME, run_jobs)  # due now, but the facilitator is answering already
+    replies = converse(facilitator, "2026-12-01T16:50:00+00:00", run_jobs,
+                       "ok", "skip", "skip", "skip")  # fmt: skip
+    assert replies[-1] == "Thank you! Your reflection on Python is saved."
+    tick_at("2026-12-01T17:00:00+00:00", run_jobs)
+    assert facilitator.replies().count(ASK_RATING) == 1
+
+
+def test_reflect_waits_for_the_meeting_to_end(sms_user, run_jobs):
+    setup()
+    facilitator = sms_user(FACILITATOR)
+    assert converse(facilitator, "2026-12-01T16:00:00+00:00", run_jobs, "REFLECT") == [
+        "No meeting to reflect on: every past meeting has your reflection."
+    ]
+
+
+def test_a_second_facilitator_is_not_offered_a_second_recap(sms_user, telegram_user, run_jobs):
+    setup()
+    facilitator, co = sms_user(FACILITATOR), telegram_user(CO_FACILITATOR)
+    converse(facilitator, "2026-12-01T16:35:00+00:00", run_jobs,
+             "REFLECT", "4", "ok", "skip", "skip", "See you next week", "yes")  # fmt: skip
+    tick_at(PROMPT_TIME, run_jobs)
+    with time_machine.travel(at("2026-12-01T17:00:00+00:00"), tick=True):
+        for text in ("5", "ok", "skip", "skip"):
+            co.says(text)
+            run_jobs()
+    assert co.last_reply() == "Thank you! Your reflection on Python is saved."
+    assert [len(sms_user(n).replies()) for n in LEARNERS] == [1, 1]

@@ -41,3 +41,22 @@ def tick_queries(iso: str) -> int:
     finally:
         event.remove(get_engine(), "before_cursor_execute", listener)
     return len(statements)
+
+
+def sweep_queries(iso: str, *sweeps) -> int:
+    """Run these tick sweeps as of `iso`, each in its own transaction as tick does, and return
+    how many SQL statements they ran."""
+    from collections import Counter
+
+    from bot.db import session_scope
+
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(get_engine(), "before_cursor_execute", listener)
+    try:
+        for sweep in sweeps:
+            with session_scope() as session:
+                sweep(session, at(iso), Counter())
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", listener)
+    return len(statements)
