@@ -119,4 +119,4 @@ def test_help_shows_an_organizer_the_team_commands(sms_user, run_jobs):
     setup()
     [help_text] = ask(sms_user(ORGANIZER), "HELP", run_jobs)
     assert "INVITE / LINK: codes for facilitators and for your group chat." in help_text
-    assert "DIGEST, WEEK, FACILITATORS, FEEDBACK: your team's news." in help_text
+    assert "DIGEST, WEEK, CIRCLES, FACILITATORS, FEEDBACK: your team's news." in help_text
