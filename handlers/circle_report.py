@@ -149,6 +149,7 @@ def short(report: Report, language: str) -> str:
         )
     if report.goals:
         parts.append(t("report.short_goals", language, met=report.met, answered=len(report.goals)))
+    parts.append(t("report.thanks", language))
     if report.url:
         parts.append(t("report.link", language, url=report.url))
     return " ".join(parts)

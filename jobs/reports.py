@@ -88,5 +88,12 @@ def report_rows(session: Session, circle_ids: list[int], at: datetime) -> list[d
     for circle_id, person in learners:
         contact = contacts.get(person.id)
         if contact is not None:
-            add(circle_id, contact, circle_report.short(reports[circle_id], person.language), [], 1)
+            report = reports[circle_id]
+            spec = (
+                circle_report.chart(report, person.language)
+                if contact.channel == TELEGRAM
+                else None
+            )
+            body = circle_report.short(report, person.language)
+            add(circle_id, contact, body, [{"chart": spec}] if spec else [], 1)
     return rows

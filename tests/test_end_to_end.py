@@ -168,3 +168,95 @@ def test_after_stop_a_contact_hears_nothing_more(deployment):
     time.sleep(1)
     assert len(deployment.twilio.sent_bodies(number)) == 1
     assert "START" in deployment.twilio.sent_bodies(number)[0]
+
+
+class Phone:
+    """Someone texting the deployed bot, waiting for each answer."""
+
+    def __init__(self, deployment: Deployment, number: str) -> None:
+        self.deployment, self.number = deployment, number
+
+    def replies(self) -> list[str]:
+        return self.deployment.twilio.sent_bodies(self.number)
+
+    def wait(self, count: int, what: str) -> list[str]:
+        return wait_for(lambda: (r := self.replies()) and len(r) >= count and r, what=what)
+
+    def says(self, text: str) -> str:
+        """Send `text` and return the bot's (last) reply to it."""
+        before = len(self.replies())
+        assert self.deployment.sms(self.number, text).status_code == 200
+        return self.wait(before + 1, f"the reply to {text!r}")[-1]
+
+
+def test_a_whole_circle_from_creation_to_report(deployment, settings):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.db import session_scope
+    from tests.support import world
+
+    with session_scope() as session:
+        team = world.team(session, "Nakuru Libraries", "Africa/Nairobi", "sms:+15557770100")
+        invite = team.invite_code
+    facilitator = Phone(deployment, "+15557770101")
+    learner = Phone(deployment, "+15557770102")
+    assert facilitator.says(f"TEAM {invite}") == "Welcome! What's your name?"
+    facilitator.says("Zawadi")
+    # The first meeting three days from today, 18:00 in Nairobi (15:00 UTC).
+    first = (datetime.now(UTC) + timedelta(days=3)).date()
+    for answer in ("NEW", "Python for Everybody", "Python", "Nakuru Library", "Nakuru",
+                   f"{first.isoformat()} 18:00", "2", "OK", "OK"):  # fmt: skip
+        facilitator.says(answer)
+    before = len(facilitator.replies())
+    facilitator.says("YES")
+    created, share = facilitator.wait(before + 2, "the join code and share line")[-2:]
+    code = created.split("join code is ")[1].rstrip(".")
+    assert share == f"Text JOIN {code} to {drivers.SMS_FROM} to join."
+    for answer in (f"JOIN {code}", "Amina", "learn loops"):
+        learner.says(answer)
+    assert learner.says("YES").startswith("You're in")
+
+    def tick_at(instant: datetime) -> dict:
+        import json
+
+        out = subprocess.run(
+            [str(BIN / "flask"), "--app", "app", "tick", "--json", "--at", instant.isoformat()],
+            cwd=ROOT, env=deployment.env, capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+        return json.loads(out)["queued"]
+
+    start = datetime.combine(first, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15)
+    before = len(learner.replies())
+    tick_at(start - timedelta(hours=47, minutes=59))
+    assert learner.wait(before + 1, "the reminder")[-1].startswith("Reminder: Python")
+    assert learner.says("yes").startswith("Thanks")
+    for week in range(2):
+        end = start + timedelta(days=7 * week, minutes=90)
+        before = len(facilitator.replies())
+        tick_at(end + timedelta(minutes=15))
+        assert facilitator.wait(before + 1, "the reflection")[-1].startswith("How did Python")
+        for answer in ("5", "OK", "Good questions", "skip"):
+            facilitator.says(answer)
+        facilitator.says("skip" if week else "Bring your laptops")
+        if not week:
+            facilitator.says("yes")
+    last_end = start + timedelta(days=7, minutes=90)
+    before = len(learner.replies())
+    tick_at(last_end + timedelta(hours=1))
+    assert "learn loops" in learner.wait(before + 1, "the learner survey")[-1]
+    for answer in ("5", "Great group", "skip"):
+        learner.says(answer)
+    assert learner.says("skip").startswith("Thank you!")
+    before = len(facilitator.replies())
+    tick_at(last_end + timedelta(days=1))
+    facilitator.wait(before + 1, "the facilitator survey")
+    for answer in ("5", "skip", "Start on time"):
+        facilitator.says(answer)
+    facilitator.says("yes")
+    before = len(learner.replies())
+    assert tick_at(last_end + timedelta(days=1, minutes=5)).get("report") == 2
+    short = learner.wait(before + 1, "the report")[-1]
+    assert short.startswith("Python is complete: 2 meetings.")
+    url = short.split("Report: ")[1]
+    page = requests.get(url.replace(deployment.env["PUBLIC_BASE_URL"], deployment.base), timeout=5)
+    assert page.status_code == 200 and "Great group" in page.text and "Amina" not in page.text
