@@ -2,7 +2,8 @@
 
 Each runs in its own process, so that one's settings, engine and Redis never leak into the
 next. Time ratios are reported, never asserted; the exit status is 1 only when a correctness
-check failed (a reliability check, or webhooks not stored exactly once) or a benchmark crashed.
+check failed (a reliability check, webhooks not stored exactly once, reminders not sent exactly
+once) or a benchmark crashed.
 
     .venv/bin/python -m bench.run_all [--only queries --only reliability]
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from bench import harness
 
-BENCHMARKS = ("webhook_ack", "inbound_latency", "queries", "reliability")
+BENCHMARKS = ("webhook_ack", "inbound_latency", "fanout", "queries", "reliability")
 # Far above any small default; a benchmark that takes this long is stuck.
 TIMEOUT_SECONDS = 900
 FIGURE_WIDTH = 90

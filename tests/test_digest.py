@@ -3,23 +3,20 @@ saving, once a week, split at channel limits, with a chart, in constant queries.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
-import time_machine
 from sqlmodel import select
 
 from bot.db import session_scope
 from bot.identity import contact_for
 from jobs import digest as digest_job
-from jobs import tick
 from models.circles import Meeting, Rsvp, Signup
 from models.feedback import Reflection
 from models.message import OUT, Message
 from models.people import Person
 from models.teams import GroupChat, Team, TeamMember, next_digest_at
 from tests.support import world
-from tests.support.timeline import at, sweep_queries, tick_at
+from tests.support.timeline import at, sweep_queries, tick_at, ticks_at_once
 
 ORGANIZER = 4242  # on Telegram
 MONDAY = "2026-12-07T05:00:00+00:00"  # 08:00 in Nairobi
@@ -184,19 +181,7 @@ def test_nairobi_gets_it_monday_at_eight_once_however_often_tick_runs(telegram_u
         tick_at(f"2026-11-23T05:0{minute}:00+00:00", run_jobs)
     assert organizer_digests(telegram_user) == 1
     # Two ticks at the same moment, the next Monday: still one.
-    start = threading.Barrier(2)
-
-    def one_tick() -> None:
-        start.wait()
-        tick.run(at="2026-11-30T05:00:00+00:00")
-
-    with time_machine.travel(at("2026-11-30T05:00:00+00:00")):
-        threads = [threading.Thread(target=one_tick) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        run_jobs()
+    ticks_at_once("2026-11-30T05:00:00+00:00", 2, run_jobs)
     assert organizer_digests(telegram_user) == 2
 
 

@@ -14,7 +14,7 @@ from models.circles import Circle, Meeting, Rsvp, Signup
 from models.feedback import Reflection, SurveyResponse
 from models.people import Person
 from tests.support import world
-from tests.support.timeline import at, tick_at
+from tests.support.timeline import at, replies_to, tick_at
 
 FACILITATOR, AMINA, BRIAN, CHEBET, ORGANIZER = "+15550000011", "+15550000101", "+15550000102", 9001, 4242  # fmt: skip
 # Tuesdays 24 Nov, 1 Dec and 8 Dec, 18:00 in Nairobi; the last ends at 16:30 UTC on 8 Dec.
@@ -58,15 +58,6 @@ def seed() -> None:
                                    attendance=came, went_well="ok"))  # fmt: skip
 
 
-def converse(person, iso: str, run_jobs, *texts: str) -> list[str]:
-    before = len(person.replies())
-    with time_machine.travel(at(iso), tick=True):
-        for text in texts:
-            person.says(text)
-            run_jobs()
-    return person.replies()[before:]
-
-
 def status() -> str:
     with session_scope() as session:
         return session.exec(select(Circle.status)).one()
@@ -85,7 +76,7 @@ def test_a_circle_is_open_then_running_then_finished_and_no_longer_listed(sms_us
     with session_scope() as session:
         assert session.exec(select(Circle.ended_at)).one() == at(LAST_END)
     newcomer = sms_user("+15550000999")
-    [listing] = converse(newcomer, "2026-12-09T09:00:00+00:00", run_jobs, "CIRCLES")
+    [listing] = replies_to(newcomer, "2026-12-09T09:00:00+00:00", run_jobs, "CIRCLES")
     assert "Python" not in listing
 
 
@@ -126,7 +117,7 @@ def test_the_learner_survey_with_a_bad_number_and_skips(sms_user, run_jobs):
     amina = sms_user(AMINA)
     tick_at(LAST_END, run_jobs)
     tick_at("2026-12-08T17:30:00+00:00", run_jobs)
-    replies = converse(amina, "2026-12-08T18:00:00+00:00", run_jobs,
+    replies = replies_to(amina, "2026-12-08T18:00:00+00:00", run_jobs,
                        "9", "4", "Great group", "SKIP", "ruka")  # fmt: skip
     assert replies == [
         "Please reply with a number from 1 to 5.\n" + ASK_AMINA,
@@ -149,9 +140,9 @@ def test_an_unfinished_survey_lapses_after_three_days_keeping_its_answers(sms_us
     brian = sms_user(BRIAN)
     tick_at(LAST_END, run_jobs)
     tick_at("2026-12-08T17:30:00+00:00", run_jobs)
-    converse(brian, "2026-12-08T18:00:00+00:00", run_jobs, "3", "Nice people")
+    replies_to(brian, "2026-12-08T18:00:00+00:00", run_jobs, "3", "Nice people")
     tick_at("2026-12-11T18:01:00+00:00", run_jobs)
-    late = converse(brian, "2026-12-11T19:00:00+00:00", run_jobs, "More practice")
+    late = replies_to(brian, "2026-12-11T19:00:00+00:00", run_jobs, "More practice")
     assert late != ["What will you do next with what you learned? Or reply SKIP."]
     with session_scope() as session:
         person = session.exec(select(Person).where(Person.name == "Brian")).one()
@@ -167,18 +158,18 @@ def answer_surveys(sms_user, telegram_user, run_jobs, *, brian: bool) -> None:
     then answers the survey a day after."""
     tick_at(LAST_END, run_jobs)
     tick_at("2026-12-08T16:45:00+00:00", run_jobs)
-    converse(sms_user(FACILITATOR), "2026-12-08T17:00:00+00:00", run_jobs,
+    replies_to(sms_user(FACILITATOR), "2026-12-08T17:00:00+00:00", run_jobs,
              "3", "ok", "skip", "skip", "skip")  # fmt: skip
     tick_at("2026-12-08T17:30:00+00:00", run_jobs)
-    converse(sms_user(AMINA), "2026-12-08T18:00:00+00:00", run_jobs,
+    replies_to(sms_user(AMINA), "2026-12-08T18:00:00+00:00", run_jobs,
              "4", "Great group", "skip", "skip")  # fmt: skip
-    converse(telegram_user(CHEBET), "2026-12-08T18:00:00+00:00", run_jobs,
+    replies_to(telegram_user(CHEBET), "2026-12-08T18:00:00+00:00", run_jobs,
              "5", "The videos", "More exercises", "Keep going")  # fmt: skip
     if brian:
-        converse(sms_user(BRIAN), "2026-12-08T18:00:00+00:00", run_jobs,
+        replies_to(sms_user(BRIAN), "2026-12-08T18:00:00+00:00", run_jobs,
                  "3", "skip", "skip", "skip")  # fmt: skip
     tick_at("2026-12-09T16:30:00+00:00", run_jobs)
-    replies = converse(sms_user(FACILITATOR), "2026-12-09T17:00:00+00:00", run_jobs,
+    replies = replies_to(sms_user(FACILITATOR), "2026-12-09T17:00:00+00:00", run_jobs,
                        "4", "People came early", "Start with a check-in", "yes")  # fmt: skip
     assert replies[-1] == (
         "Thank you! The report of Python goes out when the surveys are in, or within a week. "
@@ -240,14 +231,14 @@ def test_without_every_survey_the_report_waits_a_week(sms_user, telegram_user, r
 def test_report_shows_the_facilitator_the_report_so_far(sms_user, run_jobs):
     seed()
     facilitator = sms_user(FACILITATOR)
-    replies = converse(facilitator, "2026-12-02T09:00:00+00:00", run_jobs, "REPORT")
+    replies = replies_to(facilitator, "2026-12-02T09:00:00+00:00", run_jobs, "REPORT")
     assert "\n".join(replies) == "\n".join([
         "Report: Python, 24 Nov to 1 Dec, 2 meetings",
         "Came/said yes: 24 Nov 3/3, 1 Dec 2/2",
         "Meetings rated 4.5/5 on average (2 reflections).",
         "No learner has answered the survey yet.",
     ])  # fmt: skip
-    assert converse(sms_user(AMINA), "2026-12-02T09:00:00+00:00", run_jobs, "REPORT") == [
+    assert replies_to(sms_user(AMINA), "2026-12-02T09:00:00+00:00", run_jobs, "REPORT") == [
         "Sorry, you can't do that here."
     ]
 

@@ -15,7 +15,7 @@ from models.circles import Facilitation, Meeting, Rsvp, Signup
 from models.conversation import Conversation
 from models.feedback import Reflection
 from tests.support import world
-from tests.support.timeline import at, sweep_queries, tick_at
+from tests.support.timeline import at, replies_to, sweep_queries, tick_at
 
 FACILITATOR, CO_FACILITATOR, ORGANIZER = "+15550000011", 7011, "+15550000010"
 LEARNERS = ("+15550000201", "+15550000202")
@@ -51,16 +51,6 @@ def setup() -> None:
                 session.add(Rsvp(meeting_id=first.id, signup_id=signup.id, attending=attending))
 
 
-def converse(person, iso: str, run_jobs, *texts: str) -> list[str]:
-    """Send each text as of `iso` (the clock running on), returning the replies to them."""
-    before = len(person.replies())
-    with time_machine.travel(at(iso), tick=True):
-        for text in texts:
-            person.says(text)
-            run_jobs()
-    return person.replies()[before:]
-
-
 def reflections() -> list[Reflection]:
     with session_scope() as session:
         rows = session.exec(select(Reflection).order_by(Reflection.id)).all()
@@ -92,7 +82,7 @@ def test_a_reflection_by_reply_is_saved_and_its_recap_goes_out_after_confirmatio
     setup()
     facilitator = sms_user(FACILITATOR)
     tick_at(PROMPT_TIME, run_jobs)
-    replies = converse(facilitator, "2026-12-01T17:00:00+00:00", run_jobs,
+    replies = replies_to(facilitator, "2026-12-01T17:00:00+00:00", run_jobs,
                        "great", "4", "ok", "Everyone finished chapter 2", "BACK", "Good pace",
                        "skip", "Bring laptops next week", "yes")  # fmt: skip
     assert replies == [
@@ -121,7 +111,7 @@ def test_a_recap_not_confirmed_is_not_sent(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
     tick_at(PROMPT_TIME, run_jobs)
-    replies = converse(facilitator, "2026-12-01T17:00:00+00:00", run_jobs,
+    replies = replies_to(facilitator, "2026-12-01T17:00:00+00:00", run_jobs,
                        "5", "3", "SKIP", "RUKA", "See you all", "no")  # fmt: skip
     assert replies[-1] == "Thank you! Your reflection on Python is saved."
     [saved] = reflections()
@@ -133,7 +123,7 @@ def test_attendance_takes_zero_and_refuses_nonsense(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
     tick_at(PROMPT_TIME, run_jobs)
-    replies = converse(facilitator, "2026-12-01T17:00:00+00:00", run_jobs,
+    replies = replies_to(facilitator, "2026-12-01T17:00:00+00:00", run_jobs,
                        "2", "9000", "0")  # fmt: skip
     assert replies == [
         ASK_ATTENDANCE,
@@ -146,7 +136,7 @@ def test_exit_midway_saves_nothing(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
     tick_at(PROMPT_TIME, run_jobs)
-    replies = converse(facilitator, "2026-12-01T17:00:00+00:00", run_jobs, "4", "EXIT")
+    replies = replies_to(facilitator, "2026-12-01T17:00:00+00:00", run_jobs, "4", "EXIT")
     assert replies[-1].startswith("OK, we stopped there. Nothing was saved.")
     assert reflections() == []
 
@@ -164,7 +154,7 @@ def test_an_unanswered_prompt_is_nudged_once_then_lapses_quietly(sms_user, teleg
     assert facilitator.replies() == [ASK_RATING, NUDGE + "\n" + ASK_RATING]
     assert co.replies() == [ASK_RATING, NUDGE + "\n" + ASK_RATING]
     # Two days after the prompt the dialog is over: a late "4" is not taken as a rating.
-    late = converse(facilitator, "2026-12-04T10:00:00+00:00", run_jobs, "4")
+    late = replies_to(facilitator, "2026-12-04T10:00:00+00:00", run_jobs, "4")
     assert late == ["Sorry, I didn't get that. Try MY, or reply HELP."]
     assert reflections() == []
 
@@ -173,18 +163,18 @@ def test_the_nudge_repeats_the_question_the_facilitator_stopped_at(sms_user, run
     setup()
     facilitator = sms_user(FACILITATOR)
     tick_at(PROMPT_TIME, run_jobs)
-    converse(facilitator, "2026-12-01T18:00:00+00:00", run_jobs, "4")
+    replies_to(facilitator, "2026-12-01T18:00:00+00:00", run_jobs, "4")
     tick_at("2026-12-02T17:59:00+00:00", run_jobs)
     tick_at("2026-12-02T18:01:00+00:00", run_jobs)
     assert facilitator.last_reply() == NUDGE + "\n" + ASK_ATTENDANCE
     # Answering after the nudge goes on where it stopped.
-    assert converse(facilitator, "2026-12-02T19:00:00+00:00", run_jobs, "2") == [ASK_WENT_WELL]
+    assert replies_to(facilitator, "2026-12-02T19:00:00+00:00", run_jobs, "2") == [ASK_WENT_WELL]
 
 
 def test_a_cancelled_meeting_gets_no_prompt(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
-    replies = converse(facilitator, "2026-11-25T08:00:00+00:00", run_jobs,
+    replies = replies_to(facilitator, "2026-11-25T08:00:00+00:00", run_jobs,
                        "CANCEL MEETING", "1", "yes")  # fmt: skip
     assert replies[-1] == "Cancelled: Python on Tue 1 Dec, 18:00."
     before = len(facilitator.replies())
@@ -200,13 +190,13 @@ def test_a_prompt_waits_while_the_facilitator_is_in_another_dialog(
 ):
     setup()
     facilitator, co = sms_user(FACILITATOR), telegram_user(CO_FACILITATOR)
-    [ask_course] = converse(facilitator, "2026-12-01T16:40:00+00:00", run_jobs, "NEW")
+    [ask_course] = replies_to(facilitator, "2026-12-01T16:40:00+00:00", run_jobs, "NEW")
     tick_at(PROMPT_TIME, run_jobs)
     assert co.replies() == [ASK_RATING]  # the co-facilitator is free: asked at once
-    [ask_name] = converse(facilitator, "2026-12-01T16:50:00+00:00", run_jobs, "Poetry")
+    [ask_name] = replies_to(facilitator, "2026-12-01T16:50:00+00:00", run_jobs, "Poetry")
     tick_at("2026-12-01T16:55:00+00:00", run_jobs)
     assert facilitator.replies() == [ask_course, ask_name]  # not interrupted
-    replies = converse(facilitator, "2026-12-01T17:00:00+00:00", run_jobs, "EXIT", "4")
+    replies = replies_to(facilitator, "2026-12-01T17:00:00+00:00", run_jobs, "EXIT", "4")
     assert replies[1:] == [ASK_RATING, ASK_ATTENDANCE]
     assert replies[0].startswith("OK, we stopped there.")
 
@@ -214,7 +204,7 @@ def test_a_prompt_waits_while_the_facilitator_is_in_another_dialog(
 def test_a_prompt_waiting_behind_a_dialog_that_lapses_comes_with_the_next_tick(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
-    converse(facilitator, "2026-12-01T16:40:00+00:00", run_jobs, "NEW")
+    replies_to(facilitator, "2026-12-01T16:40:00+00:00", run_jobs, "NEW")
     tick_at(PROMPT_TIME, run_jobs)
     tick_at("2026-12-02T16:39:00+00:00", run_jobs)
     assert ASK_RATING not in facilitator.replies()
@@ -225,20 +215,20 @@ def test_a_prompt_waiting_behind_a_dialog_that_lapses_comes_with_the_next_tick(s
 def test_reflect_asks_about_the_latest_meeting_without_a_reflection(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
-    assert converse(facilitator, "2026-11-30T09:00:00+00:00", run_jobs, "REFLECT") == [
+    assert replies_to(facilitator, "2026-11-30T09:00:00+00:00", run_jobs, "REFLECT") == [
         "No meeting to reflect on: every past meeting has your reflection."
     ]
-    replies = converse(facilitator, "2026-12-01T16:35:00+00:00", run_jobs,
+    replies = replies_to(facilitator, "2026-12-01T16:35:00+00:00", run_jobs,
                        "REFLECT", "5", "ok", "skip", "skip", "skip")  # fmt: skip
     assert replies[0] == ASK_RATING
     assert replies[-1] == "Thank you! Your reflection on Python is saved."
     before = len(facilitator.replies())
     tick_at(PROMPT_TIME, run_jobs)  # already answered: no prompt
     assert facilitator.replies()[before:] == []
-    assert converse(facilitator, "2026-12-01T17:00:00+00:00", run_jobs, "tafakari") == [
+    assert replies_to(facilitator, "2026-12-01T17:00:00+00:00", run_jobs, "tafakari") == [
         "No meeting to reflect on: every past meeting has your reflection."
     ]
-    assert converse(facilitator, "2026-12-09T09:00:00+00:00", run_jobs, "REFLECT") == [
+    assert replies_to(facilitator, "2026-12-09T09:00:00+00:00", run_jobs, "REFLECT") == [
         ASK_RATING.replace("1 Dec", "8 Dec")
     ]
 
@@ -246,12 +236,12 @@ def test_reflect_asks_about_the_latest_meeting_without_a_reflection(sms_user, ru
 def test_the_reflection_in_swahili(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
-    converse(facilitator, "2026-11-30T09:00:00+00:00", run_jobs, "LANG sw")
+    replies_to(facilitator, "2026-11-30T09:00:00+00:00", run_jobs, "LANG sw")
     tick_at(PROMPT_TIME, run_jobs)
     assert facilitator.last_reply() == (
         "Python ya Jumanne 1 Des, 18:00 ilikwendaje? Jibu 1 (ngumu) hadi 5 (nzuri sana)."
     )
-    replies = converse(facilitator, "2026-12-01T17:00:00+00:00", run_jobs, "nne", "sawa")
+    replies = replies_to(facilitator, "2026-12-01T17:00:00+00:00", run_jobs, "nne", "sawa")
     assert replies[-1] == "Nini kilienda vizuri? Au jibu RUKA."
     assert reflections() == []
 
@@ -273,9 +263,9 @@ def test_the_prompt_sweep_runs_the_same_queries_for_10_or_1000_meetings(settings
 def test_reflect_while_the_prompt_comes_due_asks_only_once(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
-    converse(facilitator, "2026-12-01T16:35:00+00:00", run_jobs, "REFLECT", "4")
+    replies_to(facilitator, "2026-12-01T16:35:00+00:00", run_jobs, "REFLECT", "4")
     tick_at(PROMPT_TIME, run_jobs)  # due now, but the facilitator is answering already
-    replies = converse(facilitator, "2026-12-01T16:50:00+00:00", run_jobs,
+    replies = replies_to(facilitator, "2026-12-01T16:50:00+00:00", run_jobs,
                        "ok", "skip", "skip", "skip")  # fmt: skip
     assert replies[-1] == "Thank you! Your reflection on Python is saved."
     tick_at("2026-12-01T17:00:00+00:00", run_jobs)
@@ -285,7 +275,7 @@ def test_reflect_while_the_prompt_comes_due_asks_only_once(sms_user, run_jobs):
 def test_reflect_waits_for_the_meeting_to_end(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
-    assert converse(facilitator, "2026-12-01T16:00:00+00:00", run_jobs, "REFLECT") == [
+    assert replies_to(facilitator, "2026-12-01T16:00:00+00:00", run_jobs, "REFLECT") == [
         "No meeting to reflect on: every past meeting has your reflection."
     ]
 
@@ -293,7 +283,7 @@ def test_reflect_waits_for_the_meeting_to_end(sms_user, run_jobs):
 def test_a_second_facilitator_is_not_offered_a_second_recap(sms_user, telegram_user, run_jobs):
     setup()
     facilitator, co = sms_user(FACILITATOR), telegram_user(CO_FACILITATOR)
-    converse(facilitator, "2026-12-01T16:35:00+00:00", run_jobs,
+    replies_to(facilitator, "2026-12-01T16:35:00+00:00", run_jobs,
              "REFLECT", "4", "ok", "skip", "skip", "See you next week", "yes")  # fmt: skip
     tick_at(PROMPT_TIME, run_jobs)
     with time_machine.travel(at("2026-12-01T17:00:00+00:00"), tick=True):

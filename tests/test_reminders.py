@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 import time_machine
@@ -15,7 +14,7 @@ from bot.sms import segments
 from jobs import tick
 from models.circles import Circle, Meeting, Signup, schedule_reminders
 from tests.support import world
-from tests.support.timeline import at, tick_at, tick_queries
+from tests.support.timeline import at, tick_at, tick_queries, ticks_at_once
 
 
 def circle_with_learners(timezone: str, first: datetime, learners: list[str], **fields) -> int:
@@ -115,19 +114,7 @@ def test_two_ticks_at_the_same_time_send_once(sms_user, run_jobs):
 def test_a_tick_running_beside_another_sends_once(sms_user, run_jobs):
     circle_with_learners("Africa/Nairobi", datetime(2026, 12, 1, 18, 0),
                          [f"sms:+25471100000{n}" for n in range(5)])  # fmt: skip
-    start = threading.Barrier(3)
-
-    def one_tick() -> None:
-        start.wait()
-        tick.run(at="2026-11-29T15:00:00+00:00")
-
-    with time_machine.travel(at("2026-11-29T15:00:00+00:00")):
-        ticks = [threading.Thread(target=one_tick) for _ in range(3)]
-        for thread in ticks:
-            thread.start()
-        for thread in ticks:
-            thread.join()
-        run_jobs()
+    ticks_at_once("2026-11-29T15:00:00+00:00", 3, run_jobs)
     for n in range(5):
         assert len(sms_user(f"+25471100000{n}").replies()) == 1
 

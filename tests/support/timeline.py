@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import time_machine
@@ -21,6 +22,33 @@ def tick_at(iso: str, run_jobs) -> dict:
         result = tick.run()
         run_jobs()
     return result["queued"]
+
+
+def ticks_at_once(iso: str, count: int, run_jobs) -> None:
+    """Run `count` ticks as of `iso` at the same moment on threads, then the jobs they queued."""
+    start = threading.Barrier(count)
+
+    def one_tick() -> None:
+        start.wait()
+        tick.run(at=iso)
+
+    with time_machine.travel(at(iso)):
+        threads = [threading.Thread(target=one_tick) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        run_jobs()
+
+
+def replies_to(person, iso: str, run_jobs, *texts: str) -> list[str]:
+    """Send each text as of `iso` (the clock running on); return the replies to them."""
+    before = len(person.replies())
+    with time_machine.travel(at(iso), tick=True):
+        for text in texts:
+            person.says(text)
+            run_jobs()
+    return person.replies()[before:]
 
 
 def says_at(person, iso: str, text: str, run_jobs) -> str:
