@@ -18,6 +18,7 @@ import requests
 
 from bench import harness
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.processes import free_port
 
 TARGET = 3.0
 
@@ -103,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             BASELINE_DATABASE=str(instance.path / "baseline.db"),
         )
         with harness.Processes(env, instance.path) as processes:
-            bot = processes.gunicorn("web", "app:create_app()", harness.free_port(), args.workers)
+            bot = processes.gunicorn("web", "app:create_app()", free_port(), args.workers)
             processes.rq_worker(worker_class=args.worker_class)
             bare = processes.gunicorn(
-                "baseline", "bench.baseline_app:create_app()", harness.free_port(), args.workers
+                "baseline", "bench.baseline_app:create_app()", free_port(), args.workers
             )
             targets = {
                 "minimal baseline": (bare, "/minimal/twilio"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from bench import harness
+from tests.support.processes import free_port
 
 TARGET = 0.5
 PATH = "/webhooks/twilio"
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             servers = {}
             for name, (spec, _tag) in targets.items():
-                port = harness.free_port()
+                port = free_port()
                 base = processes.gunicorn(name.replace(" ", "-"), spec, port, args.workers)
                 servers[name] = (base, processes.started[-1].pid)
             loads = {name: Load() for name in targets}
