@@ -36,6 +36,9 @@ def seed(at: datetime) -> dict:
         first = (local_now + timedelta(days=3)).replace(hour=18, minute=0, second=0, microsecond=0)
         facilitators = [contact_for(session, "sms", "+254700000002"),
                         contact_for(session, "telegram", "100000002")]  # fmt: skip
+        for contact, name in zip(facilitators, ("Zawadi", "Otieno"), strict=True):
+            session.get(Person, contact.person_id).name = name
+        session.get(Person, organizer.person_id).name = "Juliana"
         circles = [
             create_circle(
                 session, team, facilitators[0].person_id, name="Python for Beginners",

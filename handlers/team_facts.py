@@ -32,7 +32,7 @@ class TeamFacts:
     meetings: list = field(default_factory=list)  # rows, oldest first, with `yes`
     reflections: dict[int, list] = field(default_factory=dict)  # by meeting id
     circles: list = field(default_factory=list)  # rows with learners, first_start, last_end
-    facilitators: dict[int, list[str]] = field(default_factory=dict)  # names by circle id
+    facilitators: dict[int, list] = field(default_factory=dict)  # (id, name) rows by circle id
     team_facilitators: list = field(default_factory=list)  # (person id, name) of members
     new_learners: list = field(default_factory=list)
     silent_learners: list = field(default_factory=list)
@@ -55,9 +55,7 @@ def gather(session: Session, team_ids: list[int], at: datetime) -> dict[int, Tea
     for circle_id, report in circle_report.gather(session, [r.id for r in reported], at).items():
         facts[report.circle.team_id].reports[circle_id] = report
     for row in _facilitations(session, team_ids, at):
-        names = facts[row.team_id].facilitators.setdefault(row.circle_id, [])
-        if row.name:
-            names.append(row.name)
+        facts[row.team_id].facilitators.setdefault(row.circle_id, []).append(row)
     for row in _team_facilitators(session, team_ids):
         facts[row.team_id].team_facilitators.append(row)
     for row in _new_learners(session, team_ids, at):
@@ -151,7 +149,7 @@ def _circles(session: Session, team_ids: list[int], at: datetime) -> list:
 def _facilitations(session: Session, team_ids: list[int], at: datetime) -> list:
     return list(
         session.execute(
-            select(Facilitation.circle_id, Person.name, Circle.team_id)
+            select(Facilitation.circle_id, Person.id, Person.name, Circle.team_id)
             .join(Circle, Circle.id == Facilitation.circle_id)
             .join(Person, Person.id == Facilitation.person_id)
             .where(Facilitation.circle_id.in_(_current(team_ids, at)))

@@ -26,7 +26,7 @@ def week(facts: TeamFacts, at: datetime, language: str) -> list[str]:
     """The meetings of the next 7 days: day, time, circle, facilitators, yes count."""
     lines = [
         t("view.week_line", language, when=day_time(m.starts_at, m.timezone, language),
-          circle=m.circle, facilitators=_names(facts, m.circle_id), yes=m.yes)
+          circle=m.circle, facilitators=_names(facts, m.circle_id, language), yes=m.yes)
         for m in facts.meetings if at < m.starts_at <= at + WEEK
     ]  # fmt: skip
     return [t("view.week_title", language), *lines] if lines else []
@@ -68,21 +68,24 @@ def circles(facts: TeamFacts, team: Team, at: datetime, language: str) -> list[s
 def facilitators(facts: TeamFacts, team: Team, at: datetime, language: str) -> list[str]:
     """Each facilitator with the circles they run (still meeting), members without one too."""
     running = {c.id: c.name for c in facts.circles if c.next_start is not None}
-    by_name: dict[str, list[str]] = {}
-    for circle_id, names in facts.facilitators.items():
-        for name in names:
+    names: dict[int, str] = {}
+    circles_by: dict[int, list[str]] = {}
+    for circle_id, rows in facts.facilitators.items():
+        for row in rows:
+            names[row.id] = _name(row.name, language)
             if circle_id in running:
-                by_name.setdefault(name, []).append(running[circle_id])
+                circles_by.setdefault(row.id, []).append(running[circle_id])
     for row in facts.team_facilitators:
-        by_name.setdefault(row.name or "-", [])
-    if not by_name:
+        names.setdefault(row.id, _name(row.name, language))
+    if not names:
         return [t("view.facilitators_none", language)]
     lines = [
-        t("view.facilitator_line", language, name=name, circles=", ".join(sorted(names)))
-        if names
-        else t("view.facilitator_no_circle", language, name=name)
-        for name, names in sorted(by_name.items())
-    ]
+        t("view.facilitator_line", language, name=names[person],
+          circles=", ".join(sorted(circles_by[person])))
+        if person in circles_by
+        else t("view.facilitator_no_circle", language, name=names[person])
+        for person in sorted(names, key=lambda person: names[person].casefold())
+    ]  # fmt: skip
     return [t("view.facilitators_title", language, team=team.name), *lines]
 
 
@@ -159,8 +162,14 @@ def _titled(key: str, lines: list[str], language: str) -> list[str]:
     return [t(key, language), *lines] if lines else []
 
 
-def _names(facts: TeamFacts, circle_id: int) -> str:
-    return ", ".join(facts.facilitators.get(circle_id, [])) or "-"
+def _name(name: str | None, language: str) -> str:
+    return name or t("view.no_name", language)
+
+
+def _names(facts: TeamFacts, circle_id: int, language: str) -> str:
+    """A circle's facilitators, by name."""
+    rows = facts.facilitators.get(circle_id, [])
+    return ", ".join(_name(row.name, language) for row in rows) or "-"
 
 
 def _new_learners(facts: TeamFacts, language: str) -> list[str]:
@@ -217,7 +226,7 @@ def _follow_up(facts: TeamFacts, at: datetime, language: str) -> list[str]:
     lines = [
         t("digest.follow_reflection", language, circle=m.circle,
           when=day_time(m.starts_at, m.timezone, language),
-          facilitators=_names(facts, m.circle_id))
+          facilitators=_names(facts, m.circle_id, language))
         for m in facts.meetings
         if at - WEEK <= m.starts_at and m.ends_at + REFLECTION_GRACE <= at
         and not facts.reflections.get(m.id)

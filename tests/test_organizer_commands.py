@@ -120,3 +120,17 @@ def test_help_shows_an_organizer_the_team_commands(sms_user, run_jobs):
     [help_text] = ask(sms_user(ORGANIZER), "HELP", run_jobs)
     assert "INVITE / LINK: codes for facilitators and for your group chat." in help_text
     assert "DIGEST, WEEK, CIRCLES, FACILITATORS, FEEDBACK: your team's news." in help_text
+
+
+def test_a_facilitator_without_a_name_is_still_listed_with_their_circle(sms_user, run_jobs):
+    setup()
+    with session_scope() as session:
+        juma = session.exec(select(Person).where(Person.name == "Juma")).one()
+        juma.name = None
+    organizer = sms_user(ORGANIZER)
+    assert ask(organizer, "FACILITATORS", run_jobs) == [
+        "Facilitators of Nakuru Libraries:\nno name yet: Python\nZawadi: no circle yet"
+    ]
+    assert ask(organizer, "WEEK", run_jobs) == [
+        "This week:\nTue 8 Dec, 18:00: Python (no name yet), 0 said yes"
+    ]
