@@ -39,6 +39,13 @@ def send_job_id(message_id: int, attempts: int) -> str:
     return f"send-{message_id}-{attempts}"
 
 
+# Bulk rows go to the workers this many to a job (jobs.send_batch): a job's own cost in Redis
+# is then shared by many messages. Each row's batch is noted under BATCH_OF for recovery.
+BATCH_SIZE = 100
+BATCH_OF = "circlebot:batch-of:{}"
+BATCH_NOTE_SECONDS = 2 * 24 * 3600
+
+
 def _pending(session: Session) -> list[tuple[str, int]]:
     return session.info.setdefault("outbox", [])
 
@@ -134,9 +141,11 @@ def _enqueue_after_commit(session: Session) -> None:
         pending = [(name, message_id) for name, message_id in pending if name != queue.HIGH]
         if not pending:
             return
+    single = [(name, message_id) for name, message_id in pending if name != queue.LOW]
+    bulk = [message_id for name, message_id in pending if name == queue.LOW]
     try:
         with queue.connection().pipeline() as pipe:
-            for queue_name, message_id in pending:
+            for queue_name, message_id in single:
                 queue.queue(queue_name).enqueue(
                     queue.SEND_MESSAGE,
                     message_id,
@@ -145,6 +154,19 @@ def _enqueue_after_commit(session: Session) -> None:
                     failure_ttl=7 * 24 * 3600,
                     pipeline=pipe,
                 )
+            for start in range(0, len(bulk), BATCH_SIZE):
+                batch = bulk[start : start + BATCH_SIZE]
+                job_id = f"send-batch-{batch[0]}-{len(batch)}"
+                queue.queue(queue.LOW).enqueue(
+                    queue.SEND_BATCH,
+                    batch,
+                    job_id=job_id,
+                    result_ttl=300,
+                    failure_ttl=7 * 24 * 3600,
+                    pipeline=pipe,
+                )
+                for message_id in batch:
+                    pipe.set(BATCH_OF.format(message_id), job_id, ex=BATCH_NOTE_SECONDS)
             pipe.execute()
     except Exception:  # Redis down: the rows are safe in the database and tick re-enqueues them
         log.exception("could not enqueue %d sends; tick will", len(pending))

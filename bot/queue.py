@@ -23,6 +23,7 @@ QUEUES = (HIGH, DEFAULT, LOW)
 # The jobs, by the dotted names RQ imports them by.
 HANDLE_INBOUND = "jobs.handle_inbound.run"
 SEND_MESSAGE = "jobs.send_message.run"
+SEND_BATCH = "jobs.send_batch.run"
 
 
 def _embedded_server(folder: Path) -> str:

@@ -8,6 +8,7 @@ import bot.channels.console  # noqa: F401
 import bot.channels.telegram  # noqa: F401
 import bot.channels.twilio  # noqa: F401
 import jobs.handle_inbound  # noqa: F401
+import jobs.send_batch  # noqa: F401
 import jobs.send_message  # noqa: F401
 import jobs.tick  # noqa: F401
 from bot.queue import redis_url

@@ -47,8 +47,8 @@ def run(message_id: int) -> None:
             return
         if message.next_attempt_at and message.next_attempt_at > now():
             return  # its retry time has not come; the scheduler or tick brings it back
-        buckets = _buckets(message, settings)
-    for bucket, per_second in buckets:
+        limits = buckets(message, settings)
+    for bucket, per_second in limits:
         if not throttle.take(bucket, per_second):
             return  # a long backlog on this sender: the row stays due and tick re-enqueues it
 
@@ -62,20 +62,20 @@ def run(message_id: int) -> None:
             return
         group = session.get(GroupChat, message.group_chat_id) if message.group_chat_id else None
         sender = sender_for(message.channel, settings)
-        outbound, problem = _outbound(message, contact, group, settings)
+        prepared, problem = outbound(message, contact, group, settings)
         if sender is None:
             problem = f"{message.channel} is not configured"
         if problem:
             message.status, message.error = FAILED, problem
             log.warning("message %s not sent: %s", message_id, problem)
             return
-        message.template = outbound.template_sid
+        message.template = prepared.template_sid
 
-    result = sender.send(outbound, settings)
-    _record(message_id, result, settings)
+    result = sender.send(prepared, settings)
+    record(message_id, result, settings)
 
 
-def _buckets(message: Message, settings: Settings) -> list[tuple[str, float]]:
+def buckets(message: Message, settings: Settings) -> list[tuple[str, float]]:
     """The rate limits this send counts against."""
     if message.channel == TELEGRAM:
         buckets = [("telegram", settings.telegram_rate_per_second)]
@@ -103,6 +103,17 @@ def _claim(session, message_id: int) -> bool:
     return result.rowcount == 1
 
 
+def fail(message_id: int, problem: str) -> None:
+    """Record that a claimed message cannot be sent, and why."""
+    with session_scope() as session:
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == SENDING)
+            .values(status=FAILED, error=problem[:500])
+        )
+    log.warning("message %s not sent: %s", message_id, problem)
+
+
 def _chart(message: Message) -> bytes | None:
     """The chart a message carries, drawn now, where the channel shows images (Telegram)."""
     spec = next((item["chart"] for item in message.media if "chart" in item), None)
@@ -113,7 +124,7 @@ def _chart(message: Message) -> bytes | None:
     return attendance_png(spec)
 
 
-def _outbound(
+def outbound(
     message: Message, contact: Contact | None, group: GroupChat | None, settings: Settings
 ) -> tuple[Outbound | None, str | None]:
     """Build what the channel sends, or say why it cannot be sent."""
@@ -154,7 +165,7 @@ def _outside_window(contact: Contact | None) -> bool:
     return last is None or now() - last > WHATSAPP_WINDOW
 
 
-def _record(message_id: int, result: SendResult, settings: Settings) -> None:
+def record(message_id: int, result: SendResult, settings: Settings) -> None:
     """Write what the provider said; schedule the next attempt of a retryable failure."""
     retry_at = None
     with session_scope() as session:

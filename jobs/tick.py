@@ -89,13 +89,24 @@ def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
     with redis.pipeline() as pipe:
         for row in rows:
             pipe.hget(f"rq:job:{outbox.send_job_id(row.id, row.attempts)}", "status")
-        states = [(state or b"").decode() for state in pipe.execute()]
+            pipe.get(outbox.BATCH_OF.format(row.id))
+        answers = [(answer or b"").decode() for answer in pipe.execute()]
+    states, batches = answers[0::2], answers[1::2]
+    # A bulk row's first attempt belongs to a batch job: that job's state is the row's.
+    batch_jobs = sorted({batch for batch in batches if batch})
+    with redis.pipeline() as pipe:
+        for job_id in batch_jobs:
+            pipe.hget(f"rq:job:{job_id}", "status")
+        batch_states = dict(zip(batch_jobs, [(s or b"").decode() for s in pipe.execute()],
+                                strict=True))  # fmt: skip
     # A due retry still waiting in the scheduler is brought forward: the claim keeps it single.
     live = {"queued", "started", "deferred"}
     orphans = [
         row
-        for row, state in zip(rows, states, strict=True)
-        if state not in live and not (state == "scheduled" and row.status == QUEUED)
+        for row, state, batch in zip(rows, states, batches, strict=True)
+        if state not in live
+        and not (state == "scheduled" and row.status == QUEUED)
+        and not (row.status == QUEUED and batch_states.get(batch) in live)
     ]
     with redis.pipeline() as pipe:
         for row in orphans:

@@ -273,7 +273,7 @@ def test_hostile_text_is_stored_and_answered_kindly(sms_user, telegram_user, run
 
 def test_a_delivery_callback_that_beats_our_own_record_is_kept(client, sms_user, run_jobs):
     from bot.channels.base import SendResult
-    from jobs.send_message import _record
+    from jobs.send_message import record
 
     alice = sms_user("+15550001")
     alice.says("HELP")
@@ -288,7 +288,7 @@ def test_a_delivery_callback_that_beats_our_own_record_is_kept(client, sms_user,
     assert drivers.signed_twilio_post(client, path, form).status_code == 200
     from bot.config import get_settings
 
-    _record(row.id, SendResult.sent("SMearly"), get_settings())
+    record(row.id, SendResult.sent("SMearly"), get_settings())
     row = sent_row()
     assert (row.status, row.provider_id) == ("delivered", "SMearly")
 
