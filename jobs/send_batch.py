@@ -66,14 +66,17 @@ def run(message_ids: list[int]) -> None:
                     # path reads it afresh and settles it the way it always does.
                     send_message.run(message.id)
                     continue
-                sender = sender_for(message.channel, settings)
-                outbound, problem = send_message.outbound(message, contact, group, settings)
-                if sender is None or problem:
-                    send_message.fail(message.id, problem or f"{message.channel} is not configured")
+                try:
+                    outcome = _send(message, contact, group, settings)
+                except Exception as error:  # one bad row must not strand the others claimed
+                    log.exception("message %s could not be prepared", message.id)
+                    send_message.fail(message.id, f"send error: {error!r}")
                     continue
-                result = sender.send(outbound, settings)
+                if outcome is None:
+                    continue
+                result, template = outcome
                 if result.outcome == "sent":
-                    sent.append((message.id, result.provider_id, outbound.template_sid))
+                    sent.append((message.id, result.provider_id, template))
                     if len(sent) >= RECORD_EVERY:
                         _record_sent(sent)
                         sent = []
@@ -82,6 +85,17 @@ def run(message_ids: list[int]) -> None:
     finally:
         if sent:
             _record_sent(sent)
+
+
+def _send(message: Message, contact, group, settings):
+    """Hand one claimed row to its channel: (result, template used), or None when it cannot
+    be sent (recorded as failed, with the reason)."""
+    sender = sender_for(message.channel, settings)
+    outbound, problem = send_message.outbound(message, contact, group, settings)
+    if sender is None or problem:
+        send_message.fail(message.id, problem or f"{message.channel} is not configured")
+        return None
+    return sender.send(outbound, settings), outbound.template_sid
 
 
 def _claim(message_ids: list[int]) -> set[int]:

@@ -101,3 +101,24 @@ def test_a_delivery_callback_before_the_batch_records_keeps_its_status(client, t
         row = session.get(Message, message_id)
         assert (row.status, row.provider_id) == ("delivered", "SMfirst")
     assert row.direction == OUT
+
+
+def test_a_row_that_cannot_go_is_failed_with_its_reason_and_the_rest_go(run_jobs, twilio_api):
+    with session_scope() as session:
+        whatsapp = contact_for(session, "whatsapp", "+15554100000")  # never wrote: no window
+        telegram = contact_for(session, "telegram", "4100")
+        rows = [
+            {"channel": "whatsapp", "contact_id": whatsapp.id, "body": "Hi",
+             "purpose": "announcement", "dedupe_key": "odd:1"},
+            {"channel": "telegram", "contact_id": telegram.id, "body": "Chart",
+             "purpose": "digest", "dedupe_key": "odd:2", "media": [{"chart": {"broken": True}}]},
+        ]  # fmt: skip
+        outbox.queue_once(session, rows, queue_name=queue.LOW)
+    bulk(3)
+    run_jobs()
+    with session_scope() as session:
+        failed = session.exec(select(Message).where(Message.status == "failed")).all()
+        reasons = sorted(row.error for row in failed)
+    assert reasons[0].startswith("outside WhatsApp's 24-hour window and no template")
+    assert reasons[1].startswith("send error: KeyError")
+    assert statuses() == {"sent": 3, "failed": 2}
