@@ -18,7 +18,7 @@ from bot.clock import now
 from bot.config import get_settings
 from bot.db import session_scope
 from jobs import send_message
-from models.message import OUT, QUEUED, SENDABLE, SENDING, SENT, Message
+from models.message import OUT, SENDABLE, SENDING, SENT, Message
 from models.people import Contact
 from models.teams import GroupChat
 
@@ -47,19 +47,16 @@ def run(message_ids: list[int]) -> None:
     try:
         for start in range(0, len(rows), CLAIM_EVERY):
             chunk = rows[start : start + CLAIM_EVERY]
-            claimed = _claim([message.id for message, _, _ in chunk])
-            # The chunk's sends counted against each sender's rate at once, one call each.
+            # The chunk's sends counted against each sender's rate at once, one call each,
+            # before the claim: a contact who stops while we wait for the rate is still caught.
             wanted = Counter(
                 limit
                 for message, _, _ in chunk
-                if message.id in claimed
                 for limit in send_message.buckets(message, settings)
             )
             if not all(throttle.take(b, rate, count=n) for (b, rate), n in wanted.items()):
-                # A long backlog on a sender: give the chunk back unsent; its rows stay due
-                # and tick re-enqueues them.
-                _release(list(claimed))
-                return
+                return  # a long backlog on a sender: the rest stay due; tick re-enqueues them
+            claimed = _claim([message.id for message, _, _ in chunk])
             for message, contact, group in chunk:
                 if message.id not in claimed:
                     # Claimed elsewhere, not due, or its contact just stopped: the single
@@ -114,17 +111,6 @@ def _claim(message_ids: list[int]) -> set[int]:
                 .execution_options(synchronize_session=False)
             ).scalars()
         )  # fmt: skip
-
-
-def _release(message_ids: list[int]) -> None:
-    """Give claimed rows back, unsent, as they were."""
-    with session_scope() as session:
-        session.execute(
-            update(Message)
-            .where(Message.id.in_(message_ids), Message.status == SENDING)
-            .values(status=QUEUED, claimed_at=None, attempts=Message.attempts - 1)
-            .execution_options(synchronize_session=False)
-        )
 
 
 def _record_sent(sent: list[tuple[int, str, str | None]]) -> None:
