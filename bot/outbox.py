@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -44,6 +45,25 @@ def send_job_id(message_id: int, attempts: int) -> str:
 BATCH_SIZE = 100
 BATCH_OF = "circlebot:batch-of:{}"
 BATCH_NOTE_SECONDS = 2 * 24 * 3600
+BATCH_JOB_TIMEOUT = 300  # RQ's limit for a batch job: a batch yields after seconds anyway
+
+
+def enqueue_batches(message_ids: list[int], pipe=None) -> None:
+    """Put bulk rows on the low queue, BATCH_SIZE to a job, noting each row's job for recovery."""
+    own = pipe is None
+    pipe = queue.connection().pipeline() if own else pipe
+    for start in range(0, len(message_ids), BATCH_SIZE):
+        batch = message_ids[start : start + BATCH_SIZE]
+        # The time in the id tells a batch handed on from the one that handed it on.
+        job_id = f"send-batch-{batch[0]}-{len(batch)}-{time.time_ns()}"
+        queue.queue(queue.LOW).enqueue(
+            queue.SEND_BATCH, batch, job_id=job_id, job_timeout=BATCH_JOB_TIMEOUT,
+            result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
+        )  # fmt: skip
+        for message_id in batch:
+            pipe.set(BATCH_OF.format(message_id), job_id, ex=BATCH_NOTE_SECONDS)
+    if own:
+        pipe.execute()
 
 
 def _pending(session: Session) -> list[tuple[str, int]]:
@@ -154,19 +174,7 @@ def _enqueue_after_commit(session: Session) -> None:
                     failure_ttl=7 * 24 * 3600,
                     pipeline=pipe,
                 )
-            for start in range(0, len(bulk), BATCH_SIZE):
-                batch = bulk[start : start + BATCH_SIZE]
-                job_id = f"send-batch-{batch[0]}-{len(batch)}"
-                queue.queue(queue.LOW).enqueue(
-                    queue.SEND_BATCH,
-                    batch,
-                    job_id=job_id,
-                    result_ttl=300,
-                    failure_ttl=7 * 24 * 3600,
-                    pipeline=pipe,
-                )
-                for message_id in batch:
-                    pipe.set(BATCH_OF.format(message_id), job_id, ex=BATCH_NOTE_SECONDS)
+            enqueue_batches(bulk, pipe)
             pipe.execute()
     except Exception:  # Redis down: the rows are safe in the database and tick re-enqueues them
         log.exception("could not enqueue %d sends; tick will", len(pending))

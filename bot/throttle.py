@@ -6,28 +6,26 @@ import time
 
 from bot import queue
 
-# KEYS[1] bucket; ARGV: rate per second, burst, now (seconds), tokens wanted. Returns seconds
-# to wait (0: taken). Asking for several lets the bucket fill up to that many: a batch of sends
-# goes together once the time for all of them has passed, keeping the rate on average.
+# KEYS[1] bucket; ARGV: rate per second, burst, now (seconds), sends wanted. Returns seconds to
+# wait (0: taken). A generic cell rate: the bucket keeps the theoretical time its sends catch up
+# with the rate ("tat"); a request may go while that is at most burst - 1 sends ahead, and then
+# moves it on by its sends. Several sends at once (a batch's chunk) go together and the sends
+# after them wait their turn, so the rate holds on average and nobody starves.
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
 local count = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
--- Workers' clocks differ a little: time never runs backwards for a bucket.
-tokens = math.min(math.max(burst, count), tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= count then
-  tokens = tokens - count
-else
-  wait = (count - tokens) / rate
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+local ahead = tat - now
+-- A millisecond of slack: sums of fractions of a second must not refuse the last of a burst.
+local allowed = (burst - 1) / rate + 0.001
+if ahead > allowed then
+  return tostring(ahead - allowed)
 end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', math.max(at, now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
-return tostring(wait)
+tat = math.max(tat, now) + count / rate
+redis.call('SET', KEYS[1], tostring(tat), 'EX', math.ceil(tat - now + burst / rate) + 60)
+return '0'
 """
 
 MAX_WAIT_SECONDS = 30.0
@@ -40,7 +38,8 @@ def try_take(
     will be."""
     script = queue.connection().register_script(_TAKE)
     args = [per_second, burst, time.time() if at is None else at, count]
-    return float(script(keys=[f"circlebot:rate:{bucket}"], args=args))
+    # A new key name: the buckets of the earlier token model were hashes.
+    return float(script(keys=[f"circlebot:tat:{bucket}"], args=args))
 
 
 def take(bucket: str, per_second: float, burst: float = 1.0, count: int = 1) -> bool:

@@ -19,6 +19,7 @@ from models.conversation import ACTIVE, Conversation, PendingDialog
 from models.people import Contact, Person
 
 BATCH = 2000  # dialogs started per tick; more wait for the next one
+INSERT_CHUNK = 2000  # rows of at most seven values per statement
 
 
 def _insert(session: Session):
@@ -28,15 +29,18 @@ def _insert(session: Session):
 def defer(session: Session, rows: list[dict]) -> int:
     """Queue dialogs to begin (PendingDialog columns); a dedupe key already there is skipped,
     so a sweep running twice asks nobody twice. Returns how many are new."""
-    if not rows:
-        return 0
-    inserted = session.execute(
-        _insert(session)(PendingDialog)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(PendingDialog.id)
-    ).all()
-    return len(inserted)
+    inserted = 0
+    # In chunks, to stay under PostgreSQL's 65,535 parameters however many there are.
+    for start in range(0, len(rows), INSERT_CHUNK):
+        inserted += len(
+            session.execute(
+                _insert(session)(PendingDialog)
+                .values(rows[start : start + INSERT_CHUNK])
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(PendingDialog.id)
+            ).all()
+        )
+    return inserted
 
 
 def _busy(at: datetime):

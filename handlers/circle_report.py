@@ -31,6 +31,7 @@ class Report:
     goals: list[int] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     facilitator_words: list[str] = field(default_factory=list)
+    facilitator_ratings: list[int] = field(default_factory=list)
     run_again: list[bool] = field(default_factory=list)
 
     @property
@@ -97,6 +98,8 @@ def gather(session: Session, circle_ids: list[int], at: datetime) -> dict[int, R
             report.comments += [text for text in (answer.worked_well, answer.improve) if text]
         elif answer.role == FACILITATOR:
             report.facilitator_words += [text for text in (answer.surprised, answer.advice) if text]
+            if answer.rating is not None:
+                report.facilitator_ratings.append(answer.rating)
             if answer.run_again is not None:
                 report.run_again.append(answer.run_again)
     return reports
@@ -135,6 +138,10 @@ def full(report: Report, language: str) -> list[str]:
     if report.facilitator_words:
         lines.append(t("report.facilitator_said", language,
                        words=_quoted(report.facilitator_words)))  # fmt: skip
+    if report.facilitator_ratings and report.run_again:
+        lines.append(t("report.facilitators_rated", language,
+                       rating=average(report.facilitator_ratings), again=sum(report.run_again),
+                       count=len(report.run_again)))  # fmt: skip
     if report.url:
         lines.append(t("report.link", language, url=report.url))
     return lines

@@ -33,7 +33,8 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
     due = session.execute(
         select(Circle.id)
         .where(Circle.status == "finished", Circle.report_sent_at.is_(None),
-               Circle.facilitator_survey_at.is_not(None), Circle.ended_at > at - LATEST,
+               Circle.learner_survey_at.is_not(None), Circle.facilitator_survey_at.is_not(None),
+               Circle.ended_at > at - LATEST,
                or_(Circle.ended_at <= at - AFTER, ~unanswered))
         .limit(BATCH)
     ).scalars().all()  # fmt: skip

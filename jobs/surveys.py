@@ -24,6 +24,7 @@ FACILITATOR_AFTER = timedelta(days=1)
 LATEST = timedelta(days=14)
 WAIT = timedelta(days=3)  # a survey waiting behind another dialog is dropped after this
 BATCH = 500  # circles per sweep and tick
+INSERT_CHUNK = 2000
 
 
 def _claim(session: Session, stamp, after: timedelta, at: datetime) -> dict[int, str]:
@@ -32,6 +33,7 @@ def _claim(session: Session, stamp, after: timedelta, at: datetime) -> dict[int,
         select(Circle.id)
         .where(Circle.status == "finished", stamp.is_(None), Circle.ended_at <= at - after,
                Circle.ended_at > at - LATEST)
+        .order_by(Circle.ended_at)
         .limit(BATCH)
     )  # fmt: skip
     return dict(
@@ -79,12 +81,14 @@ def _ask(session, circles: dict, asked: list, role: str, flow, at: datetime) -> 
     if not asked:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(SurveyResponse)
-        .values([{"circle_id": c, "person_id": p, "role": role, "created_at": at}
-                 for c, p, _ in asked])
-        .on_conflict_do_nothing(index_elements=["circle_id", "person_id", "role"])
-    )  # fmt: skip
+    # In chunks, to stay under PostgreSQL's 65,535 parameters however many are asked.
+    for start in range(0, len(asked), INSERT_CHUNK):
+        session.execute(
+            insert(SurveyResponse)
+            .values([{"circle_id": c, "person_id": p, "role": role, "created_at": at}
+                     for c, p, _ in asked[start : start + INSERT_CHUNK]])
+            .on_conflict_do_nothing(index_elements=["circle_id", "person_id", "role"])
+        )  # fmt: skip
     return prompts.defer(
         session,
         [

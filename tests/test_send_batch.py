@@ -122,3 +122,16 @@ def test_a_row_that_cannot_go_is_failed_with_its_reason_and_the_rest_go(run_jobs
     assert reasons[0].startswith("outside WhatsApp's 24-hour window and no template")
     assert reasons[1].startswith("send error: KeyError")
     assert statuses() == {"sent": 3, "failed": 2}
+
+
+def test_a_batch_out_of_time_hands_the_rest_on_and_each_still_goes_once(
+    run_jobs, twilio_api, monkeypatch
+):
+    # No time at all: every batch sends one chunk and puts the rest back behind any replies.
+    monkeypatch.setattr(send_batch, "BATCH_SECONDS", 0)
+    bulk(35)
+    run_jobs()
+    assert statuses() == {"sent": 35}
+    assert len(twilio_api.sent) == 35
+    # Four jobs of ten or fewer: the first batch and the three it handed on.
+    assert queue.queue(queue.LOW).finished_job_registry.count == 4
