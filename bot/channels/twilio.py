@@ -19,6 +19,9 @@ from bot.channels.base import SMS, WHATSAPP, DeliveryStatus, Inbound, Media, Out
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
+# The twilio library logs each request and its headers at INFO: a dozen lines per message, on
+# every send of a fan-out. Its warnings and errors still show.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 # WhatsApp addresses arrive and leave as "whatsapp:+E164"; SMS ones are bare E.164 numbers.
 WHATSAPP_PREFIX = "whatsapp:"
