@@ -73,13 +73,21 @@ def _tell(ctx: Context, meeting: Meeting, key: str, tag: str, **values) -> None:
     outbox.queue_once(ctx.session, rows, queue_name=queue.LOW)
 
 
-def finish_move(ctx: Context, data: dict) -> None:
-    """Move the meeting, clear its RSVPs, and re-time or re-send what learners were told."""
+def _still_ahead(ctx: Context, data: dict) -> tuple[Meeting, Circle] | None:
+    """The chosen meeting and its circle, unless it began or was called off meanwhile."""
     meeting = ctx.session.get(Meeting, data["meeting_id"])
-    circle = ctx.session.get(Circle, meeting.circle_id)
     if meeting.status != "scheduled" or meeting.starts_at <= ctx.now:
         ctx.say("move.too_late")
+        return None
+    return meeting, ctx.session.get(Circle, meeting.circle_id)
+
+
+def finish_move(ctx: Context, data: dict) -> None:
+    """Move the meeting, clear its RSVPs, and re-time or re-send what learners were told."""
+    found = _still_ahead(ctx, data)
+    if found is None:
         return
+    meeting, circle = found
     length = meeting.ends_at - meeting.starts_at
     meeting.starts_at = datetime.fromisoformat(data["new_start"])
     meeting.ends_at = meeting.starts_at + length
@@ -97,11 +105,10 @@ def finish_move(ctx: Context, data: dict) -> None:
 
 def finish_cancel(ctx: Context, data: dict) -> None:
     """Cancel the meeting; learners who were reminded of it are told."""
-    meeting = ctx.session.get(Meeting, data["meeting_id"])
-    circle = ctx.session.get(Circle, meeting.circle_id)
-    if meeting.status != "scheduled" or meeting.starts_at <= ctx.now:
-        ctx.say("move.too_late")
+    found = _still_ahead(ctx, data)
+    if found is None:
         return
+    meeting, circle = found
     meeting.status = "cancelled"
     ctx.session.add(meeting)
     if meeting.reminder_sent_at is not None:
