@@ -45,7 +45,8 @@ def route(ctx: Context) -> bool:
 
 def link(ctx: Context, rest: str) -> None:
     """/link CODE: link this group to the code's team; the code works once, for 24 hours."""
-    if throttle.try_take(f"group-link:{ctx.group.id}", LINK_TRIES_PER_SECOND, LINK_TRIES) > 0:
+    bucket, at = f"group-link:{ctx.group.id}", ctx.now.timestamp()
+    if throttle.try_take(bucket, LINK_TRIES_PER_SECOND, LINK_TRIES, at=at) > 0:
         ctx.say("group.link_slow")
         return
     code = re.sub(r"[^A-Za-z0-9]", "", rest).upper()[:16]

@@ -9,12 +9,11 @@ A batch also yields the worker after a few seconds, so that replies never wait b
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 
 from sqlalchemy import case, exists, or_, select, update
 
-from bot import outbox, throttle
+from bot import clock, outbox, throttle
 from bot.channels import sender_for
 from bot.clock import now
 from bot.config import get_settings
@@ -48,9 +47,9 @@ def run(message_ids: list[int]) -> None:
         return
     slowest = min(rate for m, _, _ in rows for _, rate in send_message.buckets(m, settings))
     size = max(1, min(MOST_PER_CLAIM, int(slowest * CHUNK_SECONDS)))
-    deadline = time.monotonic() + BATCH_SECONDS
+    deadline = clock.elapsed() + BATCH_SECONDS
     for start in range(0, len(rows), size):
-        if start and time.monotonic() > deadline:  # a chunk at least, so the batch moves on
+        if start and clock.elapsed() > deadline:  # a chunk at least, so the batch moves on
             outbox.enqueue_batches([m.id for m, _, _ in rows[start:]])
             return
         if not _send_chunk(rows[start : start + size], settings):
@@ -114,7 +113,7 @@ def _stopped():
 
 def _claim(message_ids: list[int]) -> set[int]:
     """Move the rows still due, whose contacts have not stopped, to `sending`."""
-    at = now()
+    at = clock.real()  # a claim's age tells a dead worker: judged on the machine's clock
     with session_scope() as session:
         return set(
             session.execute(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
-from bot import outbox, queue, throttle
+from bot import clock, outbox, queue, throttle
 from bot.channels import sender_for
 from bot.channels.base import SMS, TELEGRAM, WHATSAPP, Outbound, SendResult
 from bot.clock import now
@@ -45,7 +45,7 @@ def run(message_id: int) -> None:
         message = session.get(Message, message_id)
         if message is None or message.direction != OUT or message.status not in SENDABLE:
             return
-        if message.next_attempt_at and message.next_attempt_at > now():
+        if message.next_attempt_at and message.next_attempt_at > clock.real():
             return  # its retry time has not come; the scheduler or tick brings it back
         limits = buckets(message, settings)
     for bucket, per_second in limits:
@@ -89,7 +89,9 @@ def buckets(message: Message, settings: Settings) -> list[tuple[str, float]]:
 
 def _claim(session, message_id: int) -> bool:
     """Move the row from queued/retry to sending; only one claimer can win."""
-    at = now()
+    # Claims and retries are the machinery's, on the machine's clock: a chat at a simulated
+    # instant must not make a send look stale, nor a retry wait for a day that is not here.
+    at = clock.real()
     result = session.execute(
         update(Message)
         .where(
@@ -185,7 +187,7 @@ def record(message_id: int, result: SendResult, settings: Settings) -> None:
             delay = result.retry_after or min(
                 FIRST_BACKOFF_SECONDS * 2 ** (message.attempts - 1), MAX_BACKOFF_SECONDS
             )
-            retry_at = now() + timedelta(seconds=delay)
+            retry_at = clock.real() + timedelta(seconds=delay)
             message.status, message.next_attempt_at = RETRY, retry_at
             attempts = message.attempts
         else:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from bot import outbox, queue
-from bot.clock import now
+from bot import clock, outbox, queue
 from bot.db import session_scope
 from conversations import engine, prompts
 from jobs import (
@@ -38,28 +38,28 @@ Sweep = Callable[[Session, datetime, Counter], None]
 
 
 def run(at: str | None = None) -> dict:
-    """Run every sweep as of `at` (ISO, default now); return what was queued, by purpose."""
-    instant = datetime.fromisoformat(at) if at else now()
-    if instant.tzinfo is None:
-        from datetime import UTC
-
-        instant = instant.replace(tzinfo=UTC)
+    """Run every sweep as of `at` (ISO, default now; no offset means UTC); return what was
+    queued, by purpose."""
+    instant = clock.aware(datetime.fromisoformat(at)) if at else clock.now()
     queued: Counter = Counter()
-    for sweep in SWEEPS:
-        try:
-            with session_scope() as session:
-                sweep(session, instant, queued)
-        except Exception:  # one broken sweep must not stop recovery and the others
-            log.exception("tick sweep %s failed; it runs again next minute", sweep.__name__)
-            queued[f"failed:{sweep.__name__}"] += 1
+    # A tick as of another instant writes everything (created_at, expiry, codes) as of it.
+    with clock.simulated(instant) if at else nullcontext():
+        for sweep in SWEEPS:
+            try:
+                with session_scope() as session:
+                    sweep(session, instant, queued)
+            except Exception:  # one broken sweep must not stop recovery and the others
+                log.exception("tick sweep %s failed; it runs again next minute", sweep.__name__)
+                queued[f"failed:{sweep.__name__}"] += 1
     return {"at": instant.isoformat(), "queued": dict(queued)}
 
 
 def mark_unknown(session: Session, at: datetime, queued: Counter) -> None:
     """Rows stuck in `sending` become `unknown`: reported, never resent."""
+    # Staleness is the machine's matter: a tick as of next week must not judge a send dead.
     stuck = session.execute(
         update(Message)
-        .where(Message.status == SENDING, Message.claimed_at < at - STUCK_SENDING)
+        .where(Message.status == SENDING, Message.claimed_at < clock.real() - STUCK_SENDING)
         .values(status=UNKNOWN, error="the worker stopped during the send; not resent")
         .returning(Message.id)
     ).all()
@@ -77,7 +77,7 @@ def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
             Message.direction == OUT,
             (
                 (Message.status == QUEUED) & (Message.created_at <= at - RECOVERY_GRACE)
-                | (Message.status == RETRY) & (Message.next_attempt_at <= at)
+                | (Message.status == RETRY) & (Message.next_attempt_at <= clock.real())
             ),
         )
         .order_by(Message.id)

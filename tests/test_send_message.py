@@ -121,6 +121,17 @@ def test_a_send_left_in_sending_becomes_unknown_and_is_never_resent(run_jobs, tw
     assert twilio_api.attempts == []
 
 
+def test_a_tick_as_of_next_week_leaves_a_send_in_flight_alone(run_jobs, twilio_api):
+    message_id = queue_to("sms", "+15550001", "Your circle meets tomorrow")
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        message.status, message.claimed_at, message.attempts = "sending", now(), 1
+    # A simulated tick (the demo's `tick --at`) is not a week of the worker's time.
+    result = tick.run(at=(now() + timedelta(days=7)).isoformat())
+    assert "unknown" not in result["queued"]
+    assert outbound_rows()[0].status == "sending"
+
+
 def test_after_redis_is_flushed_the_next_tick_sends_each_message_exactly_once(run_jobs, twilio_api):
     ids = [queue_to("sms", f"+1555000{n}", f"Hello {n}") for n in range(5)]
     queue.connection().flushdb()

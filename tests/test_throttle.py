@@ -36,3 +36,18 @@ def test_a_worker_whose_clock_is_behind_waits_until_the_others_time(settings):
     assert try_take("twilio:+15550000002", 1.0, at=4000.0) == 0
     assert try_take("twilio:+15550000002", 1.0, at=3999.5) == pytest.approx(1.5, abs=0.002)
     assert try_take("twilio:+15550000002", 1.0, at=4001.0) == 0
+
+
+def test_provider_pacing_follows_the_redis_clock_not_a_simulated_or_faked_one(settings):
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from bot import clock
+
+    # A send from a chat run a week ahead, then one from a test's clock three days back: the
+    # second waits its one-second turn, never the days between the two fake instants.
+    with clock.simulated(clock.now() + timedelta(days=7)):
+        assert try_take("twilio:+15550000003", 1.0) == 0
+    with time_machine.travel(datetime.now(UTC) - timedelta(days=3)):
+        assert 0 < try_take("twilio:+15550000003", 1.0) <= 1.0
