@@ -4,10 +4,12 @@ the HTTP boundary, signed-webhook drivers, and an RQ worker in burst mode."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import responses
+import time_machine
 from rq import SimpleWorker
 from sqlalchemy import text
 
@@ -18,6 +20,30 @@ from tests.support import drivers
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.processes import clean_database, provider_settings
 from tests.support.twilio_api import TwilioAPI
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--clock-ahead",
+        type=int,
+        default=int(os.environ.get("CLOCK_AHEAD_DAYS") or 0),
+        metavar="DAYS",
+        help="run with the clock faked DAYS after today (also CLOCK_AHEAD_DAYS): a test that "
+        "leans on today's date fails here before it fails on everyone's machine",
+    )
+
+
+def pytest_configure(config) -> None:
+    days = config.getoption("--clock-ahead")
+    if days:
+        # The whole run lives that far ahead, running on; a test's own travels nest inside.
+        config.clock_ahead = time_machine.travel(datetime.now(UTC) + timedelta(days=days))
+        config.clock_ahead.start()
+
+
+def pytest_report_header(config) -> str | None:
+    days = config.getoption("--clock-ahead")
+    return f"clock faked {days} days ahead: now is {datetime.now(UTC):%Y-%m-%d}" if days else None
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +148,25 @@ def whatsapp_user(client, twilio_api):
 @pytest.fixture
 def telegram_user(client, fake_telegram):
     return lambda user_id, name="Ann": drivers.TelegramUser(client, fake_telegram, user_id, name)
+
+
+@pytest.fixture
+def cli(app):
+    """Run a `flask --app app …` command in-process; stdout and stderr apart."""
+    runner = app.test_cli_runner(mix_stderr=False) if _mixes() else app.test_cli_runner()
+
+    def invoke(*args: str, input: str | None = None, ok: bool = True):
+        result = runner.invoke(args=list(args), input=input)
+        if ok:
+            assert result.exit_code == 0, (result.output, result.exception)
+        return result
+
+    return invoke
+
+
+def _mixes() -> bool:
+    import inspect
+
+    from click.testing import CliRunner
+
+    return "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
