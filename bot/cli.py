@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,13 +13,11 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlmodel import select
 
-from bot import outbox
-from bot.clock import now
-from bot.config import ROOT, get_settings, use_settings
+from bot.clock import aware, now
+from bot.config import ROOT, get_settings
 from bot.db import session_scope
 from bot.identity import contact_for, parse_handle
 from models.circles import Meeting, create_circle
-from models.message import IN, OUT, QUEUED, RECEIVED, Message
 from models.teams import Team, create_link_code, create_team
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -44,6 +41,15 @@ def _handle(value: str) -> tuple[str, str]:
         return parse_handle(value)
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
+
+
+def _instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return aware(datetime.fromisoformat(value))
+    except ValueError as error:
+        raise click.BadParameter("write --at like 2026-12-01T15:00") from error
 
 
 def parse_digest(text: str) -> tuple[int, int, int]:
@@ -168,10 +174,33 @@ def register_commands(app: Flask) -> None:
         report(result, as_json, f"tick at {result['at']}: {result['queued'] or 'nothing due'}")
 
     @app.cli.command("chat")
-    @click.option("--as", "handle", required=True, callback=lambda c, p, v: _handle(v))
-    def chat(handle: tuple[str, str]) -> None:
-        """Talk to the bot in the terminal as CONTACT; replies are printed."""
-        chat_as(handle, sys.stdin, interactive=sys.stdin.isatty())
+    @click.option("--as", "handle", required=True, metavar="HANDLE", help="who you are, or where")
+    @click.option("--from", "member", default=None, metavar="CONTACT", help="who posts in a group")
+    @click.option(
+        "--at",
+        default=None,
+        metavar="ISO",
+        callback=lambda c, p, v: _instant(v),
+        help="ISO instant to chat at, simulated, time running on; no offset means UTC",
+    )
+    def chat(handle: str, member: str | None, at: datetime | None) -> None:
+        """Talk to the bot in the terminal, and see every message sent to you as it goes.
+
+        \b
+        HANDLE is a contact, or a Telegram group with the member who posts there:
+          sms:+254700000010, whatsapp:+254700000010, telegram:5001
+          telegram-group:-100123 --from telegram:5001
+
+        Replies, reminders after a tick, a facilitator's MSG: whatever the console outbox
+        sends you, from this process or a worker, shows here.
+        """
+        from bot import chat as chatting
+
+        try:
+            who = chatting.speaker(handle, member)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from error
+        chatting.run(who, sys.stdin, at=at, interactive=sys.stdin.isatty())
 
     @telegram.command("set-webhook")
     @click.option("--json", "as_json", is_flag=True)
@@ -191,65 +220,11 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--json", "as_json", is_flag=True)
     def seed_demo(as_json: bool) -> None:
-        """Create a demo team, facilitator, circles and learners."""
-        from bot.demo import seed
+        """Create a demo team once, and say who is who in it and which codes to use."""
+        from bot.demo import describe, seed
 
         data = seed(now())
-        report(
-            data, as_json, f"demo team {data['team']}: join codes {', '.join(data['join_codes'])}"
-        )
+        report(data, as_json, describe(data))
 
     for group in (db, team, circle, telegram):
         app.cli.add_command(group)
-
-
-def chat_as(handle: tuple[str, str], lines, *, interactive: bool) -> None:
-    """Feed each line to the bot as if sent from `handle`, and print the replies."""
-    channel, address = handle
-    if interactive:
-        click.echo(f"You are {channel}:{address}. Type a message; Ctrl-D to leave.", err=True)
-    # This process sends its own replies to the console, so they print here and never reach
-    # a real phone, even where provider credentials are set.
-    settings = get_settings()
-    use_settings(settings.model_copy(update={"outbox": "console"}))
-    outbox.ENQUEUE = False
-    try:
-        for line in lines:
-            if line.strip():
-                _chat_line(channel, address, line.rstrip("\n"))
-    finally:
-        outbox.ENQUEUE = True
-        use_settings(settings)
-
-
-def _chat_line(channel: str, address: str, text: str) -> None:
-    """Record one typed line as an inbound message, handle it, and send the replies here."""
-    from jobs import handle_inbound, send_message
-
-    with session_scope() as session:
-        contact = contact_for(session, channel, address)
-        contact.last_inbound_at = now()
-        session.add(
-            Message(
-                direction=IN,
-                channel=channel,
-                contact_id=contact.id,
-                body=text,
-                provider_id=f"chat:{uuid.uuid4().hex}",
-                status=RECEIVED,
-            )
-        )
-        contact_id = contact.id
-    handle_inbound.run(contact_id)
-    with session_scope() as session:
-        replies = session.exec(
-            select(Message.id)
-            .where(
-                Message.contact_id == contact_id,
-                Message.direction == OUT,
-                Message.status == QUEUED,
-            )
-            .order_by(Message.id)
-        ).all()
-    for message_id in replies:
-        send_message.run(message_id)

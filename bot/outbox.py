@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
+import secrets
 
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,8 +19,6 @@ from models.teams import GroupChat
 log = logging.getLogger(__name__)
 
 STOP_CONFIRMATION = "stop_confirm"  # the one message a contact gets as it stops
-# `flask chat` sends its own replies so that they print in its terminal; everyone else enqueues.
-ENQUEUE = True
 # A session whose info holds a list under this key collects its replies' ids there after commit
 # instead of enqueueing them: handle_inbound sends them at once, saving a trip through Redis.
 SEND_INLINE = "send_inline"
@@ -54,8 +52,8 @@ def enqueue_batches(message_ids: list[int], pipe=None) -> None:
     pipe = queue.connection().pipeline() if own else pipe
     for start in range(0, len(message_ids), BATCH_SIZE):
         batch = message_ids[start : start + BATCH_SIZE]
-        # The time in the id tells a batch handed on from the one that handed it on.
-        job_id = f"send-batch-{batch[0]}-{len(batch)}-{time.time_ns()}"
+        # A random tail tells a batch handed on from the one that handed it on.
+        job_id = f"send-batch-{batch[0]}-{len(batch)}-{secrets.token_hex(6)}"
         queue.queue(queue.LOW).enqueue(
             queue.SEND_BATCH, batch, job_id=job_id, job_timeout=BATCH_JOB_TIMEOUT,
             result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
@@ -153,7 +151,7 @@ def queue_once(session: Session, rows: list[dict], *, queue_name: str = queue.LO
 def _enqueue_after_commit(session: Session) -> None:
     """Enqueue the send jobs of rows that are now committed; tick recovers any lost here."""
     pending = session.info.pop("outbox", None)
-    if not pending or not ENQUEUE:
+    if not pending:
         return
     inline = session.info.get(SEND_INLINE)
     if inline is not None:

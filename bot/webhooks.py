@@ -60,7 +60,7 @@ def twilio_inbound() -> Response:
     inbound = twilio.parse(form)
     if inbound is None:
         abort(400)
-    contact_id = _record(inbound)
+    contact_id = record(inbound)
     if contact_id is not None:
         _enqueue(contact_id)
     return _twiml()
@@ -104,7 +104,7 @@ def telegram_update() -> Response:
     except (ValueError, RecursionError):  # garbage, or JSON nested deep enough to be an attack
         abort(400)
     if isinstance(parsed, Inbound):
-        contact_id = _record(parsed)
+        contact_id = record(parsed)
         if contact_id is not None:
             _enqueue(contact_id)
     elif isinstance(parsed, ChatEvent):
@@ -112,7 +112,7 @@ def telegram_update() -> Response:
     return Response("", status=200)
 
 
-def _record(inbound: Inbound) -> int | None:
+def record(inbound: Inbound) -> int | None:
     """Store the message once; a provider's retry of the same id stores nothing (None)."""
     # Prepared Core statements on a bare connection: this runs for every webhook, and the ORM's
     # unit of work would cost more than the database itself.

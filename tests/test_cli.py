@@ -13,27 +13,6 @@ from models.circles import Meeting
 from models.teams import LinkCode, Team, TeamMember
 
 
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner(mix_stderr=False) if _mixes() else app.test_cli_runner()
-
-    def invoke(*args: str, input: str | None = None, ok: bool = True):
-        result = runner.invoke(args=list(args), input=input)
-        if ok:
-            assert result.exit_code == 0, (result.output, result.exception)
-        return result
-
-    return invoke
-
-
-def _mixes() -> bool:
-    import inspect
-
-    from click.testing import CliRunner
-
-    return "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
-
-
 def as_json(result) -> dict:
     return json.loads(result.stdout)
 
@@ -140,14 +119,6 @@ def test_tick_at_an_instant_reports_what_it_queued(cli):
     assert result == {"at": "2026-12-01T15:00:00+00:00", "queued": {}}
 
 
-def test_chat_answers_help_in_the_terminal_and_never_texts_a_real_phone(cli, twilio_api):
-    result = cli("chat", "--as", "sms:+15550001", input="HELP\nLANG sw\nHELP\n")
-    assert twilio_api.attempts == []
-    assert "You can reply:" in result.stdout
-    assert "Sawa, nitaandika kwa Kiswahili." in result.stdout
-    assert "Unaweza kujibu:" in result.stdout
-
-
 def test_telegram_set_webhook_registers_our_url_and_secret(cli, fake_telegram):
     result = as_json(cli("telegram", "set-webhook", "--json"))
     assert result == {"url": "https://circlebot.test/webhooks/telegram", "ok": True}
@@ -162,3 +133,45 @@ def test_seed_demo_creates_a_team_with_circles_and_is_safe_to_repeat(cli):
     assert first["created"] is True and again["created"] is False
     assert len(first["join_codes"]) == 2
     assert sorted(again["join_codes"]) == sorted(first["join_codes"])
+    assert again["invite_code"] == first["invite_code"]
+    assert again["link_code"] == first["link_code"]  # still unused and valid: the same one
+    with session_scope() as session:
+        assert len(session.exec(select(Team)).all()) == 1
+
+
+def test_seed_demo_says_who_is_who_and_how_to_try_each_role(cli):
+    demo = as_json(cli("seed-demo", "--json"))
+    people = {person["contact"]: person for person in demo["people"]}
+    python, skills = demo["circles"]
+    assert people["sms:+254700000001"]["roles"] == ["organizer of Demo Library"]
+    assert people["sms:+254700000002"]["roles"] == ["facilitator of Python for Beginners"]
+    assert people["telegram:100000002"]["roles"] == ["facilitator of Digital Skills"]
+    assert people["sms:+254700000010"] == {
+        "name": "Amina",
+        "contact": "sms:+254700000010",
+        "roles": ["learner of Python for Beginners"],
+    }
+    assert people["whatsapp:+254700000011"]["roles"] == ["learner of Digital Skills"]
+    assert len(people) == 6
+    # Every run prints the same, for people: the codes, the circles, the people, the chats.
+    for text in (cli("seed-demo").stdout, cli("seed-demo").stdout):
+        assert f"TEAM {demo['invite_code']}" in text
+        assert f"/link {demo['link_code']}" in text
+        assert f"{python['name']}: JOIN {python['join_code']}" in text
+        assert f"{skills['name']}: JOIN {skills['join_code']}" in text
+        assert "Amina    sms:+254700000010" in text
+        assert "chat --as sms:+254700000010      # a learner" in text
+        assert "chat --as sms:+254700000002      # a facilitator" in text
+        assert "chat --as sms:+254700000001      # an organizer" in text
+        assert "chat --as telegram-group:-100123 --from telegram:100000002" in text
+        assert f"tick --at {python['next_reminder_at'][:16]}" in text
+
+
+def test_seed_demo_gives_a_fresh_link_code_once_the_last_one_is_used(cli):
+    first = as_json(cli("seed-demo", "--json"))
+    with session_scope() as session:
+        link = session.exec(select(LinkCode).where(LinkCode.code == first["link_code"])).one()
+        link.used_at = datetime.now(UTC)
+    again = as_json(cli("seed-demo", "--json"))
+    assert again["link_code"] != first["link_code"]
+    assert again["created"] is False
