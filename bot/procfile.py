@@ -8,10 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from bot import queue
 from bot.config import ROOT
+
+STOP_SECONDS = 15  # RQ's warm shutdown lets the job at hand finish first
 
 
 def read_procfile(path: Path) -> dict[str, str]:
@@ -30,13 +34,17 @@ def _relay(name: str, stream) -> None:
         sys.stdout.flush()
 
 
-def main() -> int:
-    """Start every process; when one exits or we are interrupted, stop them all."""
+def main(
+    procfile: Path = ROOT / "Procfile", after: Callable[[], None] = queue.stop_embedded
+) -> int:
+    """Start every process; when one exits or we are interrupted, stop them all, then `after`
+    (the embedded Redis)."""
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    children = {}
-    for name, command in read_procfile(ROOT / "Procfile").items():
+    children, relays = {}, []
+    for name, command in read_procfile(procfile).items():
+        # exec: the process is the program itself, not a shell that dies first on a signal.
         child = subprocess.Popen(
-            command,
+            f"exec {command}",
             shell=True,
             cwd=ROOT,
             env=env,
@@ -45,22 +53,43 @@ def main() -> int:
             start_new_session=True,
         )
         children[name] = child
-        threading.Thread(target=_relay, args=(name, child.stdout), daemon=True).start()
+        relays.append(threading.Thread(target=_relay, args=(name, child.stdout), daemon=True))
+        relays[-1].start()
     try:
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    # Worker and clock first, and every process of theirs (RQ's scheduler is a fork of the
+    # worker); Redis only once none is left to lose it and retry.
     for child in children.values():
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
+        _signal_group(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
     for child in children.values():
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-    queue.stop_embedded()
+        if not _group_ended(child, deadline):
+            _signal_group(child.pid, signal.SIGKILL)
+            _group_ended(child, time.monotonic() + 1)
+    for relay in relays:
+        relay.join(timeout=1)  # the last lines they said on their way out
+    after()
     return 0
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def _group_ended(child: subprocess.Popen, deadline: float) -> bool:
+    """Wait until the child and every process in its group have exited, or the deadline."""
+    while time.monotonic() < deadline:
+        child.poll()
+        try:
+            os.killpg(child.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 if __name__ == "__main__":
