@@ -67,6 +67,7 @@ def register_commands(app: Flask) -> None:
     team = AppGroup("team", help="Teams.")
     circle = AppGroup("circle", help="Circles.")
     telegram = AppGroup("telegram", help="Telegram.")
+    outbox_group = AppGroup("outbox", help="What went out, and who missed out.")
 
     @db.command("upgrade")
     @click.option("--json", "as_json", is_flag=True)
@@ -226,5 +227,66 @@ def register_commands(app: Flask) -> None:
         data = seed(now())
         report(data, as_json, describe(data))
 
-    for group in (db, team, circle, telegram):
+    @outbox_group.command("list")
+    @click.option(
+        "--status",
+        "statuses",
+        multiple=True,
+        default=("failed", "unknown"),
+        show_default=True,
+        type=click.Choice(
+            [
+                "queued",
+                "retry",
+                "sending",
+                "sent",
+                "delivered",
+                "undelivered",
+                "failed",
+                "unknown",
+                "suppressed",
+            ]
+        ),  # fmt: skip
+        help="repeat for several",
+    )
+    @click.option("--since", default=None, help="ISO instant; no offset means UTC")
+    @click.option("--json", "as_json", is_flag=True)
+    def outbox_list(statuses: tuple[str, ...], since: str | None, as_json: bool) -> None:
+        """List outbound messages by status, newest first: to whom, what for, and the error."""
+        from bot import outbox_review
+
+        rows = outbox_review.missed(statuses, _instant(since))
+        lines = [
+            f"#{r['id']} {r['status']} {r['created_at'][:16].replace('T', ' ')} {r['to']}"
+            + (f" ({r['name']})" if r["name"] else "")
+            + f" {r['purpose']}: {r['error'] or '(no error recorded)'}"
+            for r in rows
+        ]
+        human = "\n".join(lines) or f"no {' or '.join(statuses)} messages"
+        report({"messages": rows}, as_json, human)
+
+    @outbox_group.command("resend")
+    @click.argument("message_ids", nargs=-1, required=True, type=int)
+    @click.option("--yes", is_flag=True, help="do not ask for a confirmation")
+    @click.option("--json", "as_json", is_flag=True)
+    def outbox_resend(message_ids: tuple[int, ...], yes: bool, as_json: bool) -> None:
+        """Send failed, unknown or undelivered messages again, after a confirmation."""
+        from bot import outbox_review
+
+        if not yes:
+            click.confirm(
+                f"Send {len(message_ids)} message(s) again? One that is `unknown` may have "
+                "reached the person already: they would get it twice.",
+                abort=True,
+                err=True,
+            )
+        result = outbox_review.resend(list(message_ids))
+        human = f"queued again: {result['resent'] or 'none'}" + (
+            f"; left alone (not failed, unknown or undelivered): {result['left']}"
+            if result["left"]
+            else ""
+        )
+        report(result, as_json, human)
+
+    for group in (db, team, circle, telegram, outbox_group):
         app.cli.add_command(group)
