@@ -37,11 +37,17 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# How long a writer waits for SQLite's lock before giving up. Twilio drops a webhook that has
+# not answered in 15 s; a webhook that gives up well before then answers 5xx with nothing
+# stored, and Twilio's retry or fallback URL takes the message (README, "Webhook outages").
+SQLITE_BUSY_SECONDS = 5
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """Turn on WAL, a busy timeout and foreign keys for every SQLite connection."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -55,7 +61,9 @@ def make_engine(url: str) -> Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let BEGIN take the write lock at once so that two writers queue instead of deadlocking.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))

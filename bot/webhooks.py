@@ -57,6 +57,11 @@ def _verified_twilio_form() -> dict[str, str]:
 def twilio_inbound() -> Response:
     """An SMS or WhatsApp message from a person."""
     form = _verified_twilio_form()
+    if twilio.is_not_incoming(form, get_settings()):
+        # Answering it would text a reply to ourselves or to whoever got our message.
+        log.warning("ignored a status report or our own message at the incoming URL: %s",
+                    form.get("MessageSid"))  # fmt: skip
+        return _twiml()
     inbound = twilio.parse(form)
     if inbound is None:
         abort(400)
@@ -101,8 +106,11 @@ def telegram_update() -> Response:
     try:
         payload = request.get_json(silent=True)
         parsed = telegram.parse(payload, settings.telegram_bot_username)
-    except (ValueError, RecursionError):  # garbage, or JSON nested deep enough to be an attack
-        abort(400)
+    except (ValueError, RecursionError) as error:  # garbage, or JSON nested to be an attack
+        # Telegram retries anything but a 2xx for a day: an update we cannot read is logged
+        # once and acknowledged, never stored.
+        log.warning("ignored an update we cannot read: %s", str(error)[:300])
+        return Response("", status=200)
     if isinstance(parsed, Inbound):
         contact_id = record(parsed)
         if contact_id is not None:

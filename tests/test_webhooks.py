@@ -113,15 +113,53 @@ def test_a_malformed_twilio_form_gets_a_4xx(client, form):
      b'{"update_id": 1, "message": {"chat": 5}}', b"\xff\xfe",
      b'{"update_id": 2, "x": ' + b"[" * 100000 + b"]" * 100000 + b"}"],
 )  # fmt: skip
-def test_a_malformed_telegram_body_gets_a_4xx_or_is_ignored(client, body):
+def test_a_telegram_update_we_cannot_read_is_acknowledged_and_never_stored(client, body):
     response = client.post(
         "/webhooks/telegram",
         data=body,
         content_type="application/json",
         headers={"X-Telegram-Bot-Api-Secret-Token": drivers.TELEGRAM_SECRET},
     )
-    assert response.status_code in (200, 400)
+    # Telegram would retry anything else for a day.
+    assert response.status_code == 200
     assert count(IN) == 0
+
+
+def test_an_update_the_telegram_library_cannot_parse_is_logged_once(client, caplog):
+    update = {"update_id": 7, "message": {"message_id": 1, "date": "noon", "chat": {"id": 5}}}
+    response = drivers.telegram_post(client, update)
+    assert response.status_code == 200
+    assert count(IN) == 0
+    ignored = [r for r in caplog.records if "cannot read" in r.getMessage()]
+    assert len(ignored) == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"MessageStatus": "delivered", "SmsStatus": "delivered"},
+        {"MessageStatus": "sent"},
+        {"SmsStatus": "undelivered", "ErrorCode": "30003"},
+        {"From": drivers.SMS_FROM, "To": "+15550002"},
+    ],
+)
+def test_a_status_report_posted_to_the_incoming_url_is_not_a_persons_message(
+    client, twilio_api, run_jobs, extra
+):
+    form = {"MessageSid": "SM" + "1" * 32, "AccountSid": drivers.TWILIO_SID,
+            "From": "+15550002", "To": drivers.SMS_FROM, "Body": "HELP"} | extra  # fmt: skip
+    response = drivers.signed_twilio_post(client, "/webhooks/twilio", form)
+    run_jobs()
+    assert response.status_code == 200
+    assert count(IN) == 0
+    assert twilio_api.sent == []
+
+
+def test_an_incoming_message_that_says_received_is_answered(sms_user, run_jobs):
+    learner = sms_user("+15550003")
+    learner.says("HELP", SmsStatus="received", ApiVersion="2010-04-01")
+    run_jobs()
+    assert learner.last_reply().startswith("You can reply:")
 
 
 @pytest.mark.parametrize("form", [{}, {"MessageStatus": "delivered"}])

@@ -77,6 +77,20 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
     )
 
 
+# An incoming message says SmsStatus "received"; any other status word is a report on a message
+# we sent, posted to the incoming URL by a misconfigured number or Messaging Service.
+INCOMING_STATUS = "received"
+
+
+def is_not_incoming(form: Mapping[str, str], settings: Settings) -> bool:
+    """Tell a status callback, or our own message, posted to the incoming-message URL."""
+    statuses = {
+        (form.get(field) or INCOMING_STATUS).lower() for field in ("MessageStatus", "SmsStatus")
+    }
+    ours = {settings.twilio_sms_from, settings.twilio_whatsapp_from} - {""}
+    return statuses != {INCOMING_STATUS} or (form.get("From") or "") in ours
+
+
 def parse_status(form: Mapping[str, str]) -> DeliveryStatus | None:
     """Turn a status callback into a DeliveryStatus, or None when it changes nothing for us."""
     provider_id = form.get("MessageSid") or form.get("SmsSid")
