@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -44,6 +45,14 @@ BATCH_SIZE = 100
 BATCH_OF = "circlebot:batch-of:{}"
 BATCH_NOTE_SECONDS = 2 * 24 * 3600
 BATCH_JOB_TIMEOUT = 300  # RQ's limit for a batch job: a batch yields after seconds anyway
+# A running batch stamps the machine's instant under BATCH_ALIVE every BATCH_BEAT_SECONDS. A
+# batch whose worker was killed stays "started" in RQ for up to a quarter of an hour (until its
+# cleanup), so recovery judges a started batch dead once its stamp is BATCH_DEAD_AFTER old.
+# Between two stamps a batch waits at most a beat plus one provider call (10 s timeout) or one
+# rate wait (30 s).
+BATCH_ALIVE = "circlebot:batch-alive:{}"
+BATCH_BEAT_SECONDS = 15
+BATCH_DEAD_AFTER = timedelta(seconds=60)
 
 
 def enqueue_batches(message_ids: list[int], pipe=None) -> None:

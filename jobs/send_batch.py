@@ -1,8 +1,11 @@
 """Send bulk messages (reminders, digests, announcements) many to a job: the rows are read once,
-each is claimed just before it goes, a few at a time, and the sent ones are recorded together.
+each is claimed just before its provider call, and the sent ones are recorded together.
 
 The guarantees are send_message's: a row is sent only by whoever claims it, never after its
-contact stopped, and a worker that dies mid-chunk leaves its claimed rows to become `unknown`.
+contact stopped, never twice. A row is `sending` only from just before its call, so a worker
+that dies mid-chunk leaves the rows it never reached `queued`, and only a row whose call may
+have gone out becomes `unknown`. A running batch stamps its heartbeat in Redis, so that
+recovery tells a dead batch from a slow one in a minute or two (jobs.tick.recover_outbox).
 A batch also yields the worker after a few seconds, so that replies never wait behind it.
 """
 
@@ -11,28 +14,50 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from sqlalchemy import case, exists, or_, select, update
+from rq import get_current_job
+from sqlalchemy import Connection, bindparam, case, exists, or_, select, update
 
-from bot import clock, outbox, throttle
+from bot import clock, outbox, queue, throttle
 from bot.channels import sender_for
 from bot.clock import now
 from bot.config import get_settings
-from bot.db import session_scope
+from bot.db import get_engine, session_scope
 from jobs import send_message
-from models.message import OUT, QUEUED, SENDABLE, SENDING, SENT, SUPPRESSED, Message
+from models.message import OUT, SENDABLE, SENDING, SENT, SUPPRESSED, Message
 from models.people import Contact
 from models.teams import GroupChat
 
 log = logging.getLogger(__name__)
 
-MOST_PER_CLAIM = 10  # rows claimed in one statement, at most
+MOST_PER_CHUNK = 10  # rows sent between two records of what was sent, at most
 CHUNK_SECONDS = 5  # a chunk is as many sends as the slowest sender's rate allows in this time
 BATCH_SECONDS = 10  # then the rest of the batch goes back on the queue, behind any replies
+
+
+class Heartbeat:
+    """The running batch job's sign of life for recovery: the machine's instant in Redis."""
+
+    def __init__(self, job_id: str | None) -> None:
+        self.key = outbox.BATCH_ALIVE.format(job_id) if job_id else None
+        self.stamped: float | None = None
+
+    def beat(self) -> None:
+        """Stamp the batch alive, unless it was stamped less than a beat ago."""
+        if self.key is None:
+            return  # run outside RQ: no job for recovery to judge
+        if self.stamped is not None and clock.elapsed() - self.stamped < outbox.BATCH_BEAT_SECONDS:
+            return
+        # Judged on the machine's clock, like claims; the key outlives any run of the job.
+        queue.connection().set(self.key, clock.real().timestamp(), ex=outbox.BATCH_JOB_TIMEOUT)
+        self.stamped = clock.elapsed()
 
 
 def run(message_ids: list[int]) -> None:
     """Send each still-due message of the batch once, in id order, for BATCH_SECONDS."""
     settings = get_settings()
+    job = get_current_job()
+    heartbeat = Heartbeat(job.id if job else None)
+    heartbeat.beat()
     with session_scope() as session:
         rows = session.execute(
             select(Message, Contact, GroupChat)
@@ -46,86 +71,86 @@ def run(message_ids: list[int]) -> None:
     if not rows:
         return
     slowest = min(rate for m, _, _ in rows for _, rate in send_message.buckets(m, settings))
-    size = max(1, min(MOST_PER_CLAIM, int(slowest * CHUNK_SECONDS)))
+    size = max(1, min(MOST_PER_CHUNK, int(slowest * CHUNK_SECONDS)))
     deadline = clock.elapsed() + BATCH_SECONDS
-    for start in range(0, len(rows), size):
-        if start and clock.elapsed() > deadline:  # a chunk at least, so the batch moves on
-            outbox.enqueue_batches([m.id for m, _, _ in rows[start:]])
-            return
-        if not _send_chunk(rows[start : start + size], settings):
-            return  # a long backlog on a sender: the rest stay due and tick re-enqueues them
+    # One connection for the claims, each committed alone: a claim a row costs little then.
+    with get_engine().connect() as claims:
+        for start in range(0, len(rows), size):
+            if start and clock.elapsed() > deadline:  # a chunk at least, so the batch moves on
+                outbox.enqueue_batches([m.id for m, _, _ in rows[start:]])
+                return
+            if not _send_chunk(rows[start : start + size], settings, heartbeat, claims):
+                return  # a long backlog on a sender: the rest stay due and tick re-enqueues them
 
 
-def _send_chunk(chunk: list, settings) -> bool:
-    """Take the chunk's rate, claim its rows, send them and record what was sent; False when
-    the rate would keep us waiting too long."""
-    # Before the claim: a contact who stops while we wait for the rate is still caught.
+def _send_chunk(chunk: list, settings, heartbeat: Heartbeat, claims: Connection) -> bool:
+    """Take the chunk's rate, claim and send its rows one by one, and record what was sent;
+    False when the rate would keep us waiting too long."""
+    # Before the claims: a contact who stops while we wait for the rate is still caught.
     wanted = Counter(limit for m, _, _ in chunk for limit in send_message.buckets(m, settings))
-    if not all(throttle.take(b, rate, count=n) for (b, rate), n in wanted.items()):
-        return False
-    claimed = _claim([m.id for m, _, _ in chunk])
-    _suppress_stopped([m.id for m, _, _ in chunk if m.id not in claimed])
-    unsent = set(claimed)
+    for (bucket, rate), count in wanted.items():
+        heartbeat.beat()
+        if not throttle.take(bucket, rate, count=count):
+            return False
+    unclaimed: list[int] = []
     sent: list[tuple[int, str, str | None]] = []
     try:
         for message, contact, group in chunk:
-            if message.id not in claimed:
-                continue  # claimed elsewhere, not due, or suppressed just now
-            # From here on it may reach the provider: never given back, at worst `unknown`.
-            unsent.discard(message.id)
-            try:
-                outcome = _send(message, contact, group, settings)
-            except Exception as error:  # one bad row must not strand the others claimed
-                log.exception("message %s could not be prepared", message.id)
-                send_message.fail(message.id, f"send error: {error!r}")
-                outcome = None
-            if outcome is None:
+            heartbeat.beat()
+            sender, prepared, problem = _prepare(message, contact, group, settings)
+            if not _claim(claims, message.id):
+                unclaimed.append(message.id)  # claimed elsewhere, not due, or its contact stopped
                 continue
-            result, template = outcome
+            if problem:
+                send_message.fail(message.id, problem)
+                continue
+            result = sender.send(prepared, settings)
             if result.outcome == "sent":
-                sent.append((message.id, result.provider_id, template))
+                sent.append((message.id, result.provider_id, prepared.template_sid))
             else:
                 send_message.record(message.id, result, settings)
-    except BaseException:
-        # Give back what was claimed and not handed to a provider: it was never sent.
-        _release(list(unsent))
-        raise
     finally:
         if sent:
             _record_sent(sent)
+    _suppress_stopped(unclaimed)
     return True
 
 
-def _send(message: Message, contact, group, settings):
-    """Hand one claimed row to its channel: (result, template used), or None when it cannot
-    be sent (recorded as failed, with the reason)."""
+def _prepare(message: Message, contact, group, settings):
+    """Build what the row's channel is handed, before the claim: (sender, outbound, problem),
+    where a problem says why the row cannot be sent."""
+    try:
+        prepared, problem = send_message.outbound(message, contact, group, settings)
+    except Exception as error:  # one bad row (a chart that cannot be drawn) must not stop the rest
+        log.exception("message %s could not be prepared", message.id)
+        return None, None, f"send error: {error!r}"
     sender = sender_for(message.channel, settings)
-    outbound, problem = send_message.outbound(message, contact, group, settings)
-    if sender is None or problem:
-        send_message.fail(message.id, problem or f"{message.channel} is not configured")
-        return None
-    return sender.send(outbound, settings), outbound.template_sid
+    if sender is None and not problem:
+        problem = f"{message.channel} is not configured"
+    return sender, prepared, problem
 
 
 def _stopped():
     return exists().where(Contact.id == Message.contact_id, Contact.opted_out_at.is_not(None))
 
 
-def _claim(message_ids: list[int]) -> set[int]:
-    """Move the rows still due, whose contacts have not stopped, to `sending`."""
-    at = clock.real()  # a claim's age tells a dead worker: judged on the machine's clock
-    with session_scope() as session:
-        return set(
-            session.execute(
-                update(Message)
-                .where(Message.id.in_(message_ids), Message.status.in_(SENDABLE),
-                       or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= at),
-                       or_(Message.purpose == outbox.STOP_CONFIRMATION, ~_stopped()))
-                .values(status=SENDING, claimed_at=at, attempts=Message.attempts + 1)
-                .returning(Message.id)
-                .execution_options(synchronize_session=False)
-            ).scalars()
-        )  # fmt: skip
+# Built once: a batch runs it for every row, and building it would cost more than running it.
+_CLAIM = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"), Message.status.in_(SENDABLE),
+           or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= bindparam("at")),
+           or_(Message.purpose == outbox.STOP_CONFIRMATION, ~_stopped()))
+    .values(status=SENDING, claimed_at=bindparam("at"), attempts=Message.attempts + 1)
+)  # fmt: skip
+
+
+def _claim(claims: Connection, message_id: int) -> bool:
+    """Move the row to `sending` if it is still due and its contact has not stopped: the hand-off
+    to its provider, committed just before the call, so a row never handed over stays `queued`."""
+    # A claim's age tells a dead worker: judged on the machine's clock.
+    claimed = claims.execute(_CLAIM, {"message_id": message_id, "at": clock.real()})
+    claims.commit()
+    return claimed.rowcount == 1
 
 
 def _suppress_stopped(message_ids: list[int]) -> None:
@@ -140,19 +165,6 @@ def _suppress_stopped(message_ids: list[int]) -> None:
             .values(status=SUPPRESSED, error="the contact stopped messages")
             .execution_options(synchronize_session=False)
         )  # fmt: skip
-
-
-def _release(message_ids: list[int]) -> None:
-    """Give claimed rows back, unsent, as they were."""
-    if not message_ids:
-        return
-    with session_scope() as session:
-        session.execute(
-            update(Message)
-            .where(Message.id.in_(message_ids), Message.status == SENDING)
-            .values(status=QUEUED, claimed_at=None, attempts=Message.attempts - 1)
-            .execution_options(synchronize_session=False)
-        )
 
 
 def _record_sent(sent: list[tuple[int, str, str | None]]) -> None:

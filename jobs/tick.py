@@ -28,7 +28,8 @@ from models.message import IN, OUT, QUEUED, RECEIVED, RETRY, SENDING, UNKNOWN, M
 
 log = logging.getLogger(__name__)
 
-# A send has a 10 s provider timeout; a row still `sending` after this died with its worker.
+# A send has a 10 s provider timeout, and a batch records its sent rows a chunk later at most:
+# a row still `sending` after this was handed to its provider by a worker that then died.
 STUCK_SENDING = timedelta(minutes=5)
 # Rows younger than this still have their first job in flight; leave them to it.
 RECOVERY_GRACE = timedelta(seconds=30)
@@ -55,7 +56,9 @@ def run(at: str | None = None) -> dict:
 
 
 def mark_unknown(session: Session, at: datetime, queued: Counter) -> None:
-    """Rows stuck in `sending` become `unknown`: reported, never resent."""
+    """Rows stuck in `sending` become `unknown`: reported, never resent. A row is `sending`
+    only once its provider call is about to happen; rows a dead worker never reached are still
+    `queued`, and recover_outbox sends them."""
     # Staleness is the machine's matter: a tick as of next week must not judge a send dead.
     stuck = session.execute(
         update(Message)
@@ -70,7 +73,8 @@ def mark_unknown(session: Session, at: datetime, queued: Counter) -> None:
 
 def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
     """Re-enqueue due sends that no live job will run (Redis flushed, a job that crashed early,
-    a retry whose time came); a live job for the row is left alone, so nothing piles up."""
+    a batch whose worker died, a retry whose time came); a live job for the row is left alone,
+    so nothing piles up."""
     rows = session.execute(
         select(Message.id, Message.status, Message.attempts, Message.purpose)
         .where(
@@ -97,8 +101,13 @@ def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
     with redis.pipeline() as pipe:
         for job_id in batch_jobs:
             pipe.hget(f"rq:job:{job_id}", "status")
-        batch_states = dict(zip(batch_jobs, [(s or b"").decode() for s in pipe.execute()],
-                                strict=True))  # fmt: skip
+            pipe.get(outbox.BATCH_ALIVE.format(job_id))
+        answers = pipe.execute()
+    live_batches = {
+        job_id
+        for job_id, state, stamp in zip(batch_jobs, answers[0::2], answers[1::2], strict=True)
+        if _batch_alive((state or b"").decode(), stamp)
+    }
     # A due retry still waiting in the scheduler is brought forward: the claim keeps it single.
     live = {"queued", "started", "deferred"}
     orphans = [
@@ -106,7 +115,7 @@ def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
         for row, state, batch in zip(rows, states, batches, strict=True)
         if state not in live
         and not (state == "scheduled" and row.status == QUEUED)
-        and not (row.status == QUEUED and batch_states.get(batch) in live)
+        and not (row.status == QUEUED and batch in live_batches)
     ]
     with redis.pipeline() as pipe:
         for row in orphans:
@@ -121,6 +130,18 @@ def recover_outbox(session: Session, at: datetime, queued: Counter) -> None:
         pipe.execute()
     for row in orphans:
         queued[f"recovered:{row.purpose}"] += 1
+
+
+def _batch_alive(state: str, stamp: bytes | None) -> bool:
+    """Whether a batch job will still send its rows: waiting its turn, or running and stamping
+    its heartbeat (a killed worker leaves its batch "started" in RQ for up to a quarter of an
+    hour)."""
+    if state in ("queued", "deferred"):
+        return True
+    # Staleness is the machine's matter, as for claims. A batch judged dead too soon costs only
+    # work: each of its rows is still claimed, and so sent, once.
+    dead_before = (clock.real() - outbox.BATCH_DEAD_AFTER).timestamp()
+    return state == "started" and stamp is not None and float(stamp) >= dead_before
 
 
 def recover_inbox(session: Session, at: datetime, queued: Counter) -> None:

@@ -13,13 +13,13 @@ OUT = "out"
 
 # Outbound states. Final ones never change again except sent -> delivered/undelivered/failed.
 QUEUED = "queued"
-SENDING = "sending"
+SENDING = "sending"  # handed to its provider: claimed just before the call, until recorded
 RETRY = "retry"
 SENT = "sent"
 DELIVERED = "delivered"
 UNDELIVERED = "undelivered"
 FAILED = "failed"
-UNKNOWN = "unknown"  # the worker died mid-send: we cannot know, so we never resend
+UNKNOWN = "unknown"  # the worker died mid-call: we cannot know, so we never resend
 SUPPRESSED = "suppressed"  # the contact stopped before it went out
 FINAL = frozenset({DELIVERED, UNDELIVERED, FAILED, UNKNOWN, SUPPRESSED})
 SENDABLE = (QUEUED, RETRY)

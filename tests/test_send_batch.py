@@ -65,6 +65,31 @@ def test_a_contact_who_stops_before_the_batch_runs_gets_nothing(run_jobs, twilio
     assert statuses() == {"sent": 4, "suppressed": 1}
 
 
+def test_a_contact_who_stops_while_the_batch_is_sending_gets_nothing_more(run_jobs):
+    import responses
+
+    from tests.support.twilio_api import TwilioAPI
+
+    class TwilioWhileSomeoneStops(TwilioAPI):
+        """Twilio, while the fourth learner texts STOP as the first reminder goes out."""
+
+        def _answer(self, request):
+            if not self.attempts:
+                with session_scope() as session:
+                    contact = session.exec(
+                        select(Contact).where(Contact.address == "+15554000003")
+                    ).one()
+                    contact.opted_out_at = now()
+            return super()._answer(request)
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        twilio = TwilioWhileSomeoneStops(mock)
+        bulk(5)  # one chunk: each row is claimed, and STOP checked, just before it goes
+        run_jobs()
+    assert "+15554000003" not in [form["To"] for form in twilio.sent]
+    assert statuses() == {"sent": 4, "suppressed": 1}
+
+
 def test_a_failing_send_is_retried_alone_and_the_rest_go(run_jobs, twilio_api):
     twilio_api.fail_next(1, status=500)
     bulk(5)
