@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, literal, select
 from sqlmodel import Session
 
-from models.circles import Facilitation, Signup
+from models.circles import Circle, Facilitation, Signup
 from models.teams import FACILITATOR, ORGANIZER, TeamMember
 
 
@@ -47,3 +47,18 @@ def roles_of(session: Session, person_id: int) -> Roles:
     return Roles(
         learner=bool(row.learner), facilitator=bool(row.facilitator), organizer=bool(row.organizer)
     )
+
+
+def roles_in(session: Session, person_id: int, team_id: int) -> Roles:
+    """The person's roles in this one team, in one query: an organizer of another team is no
+    organizer here. (Learners are left out: no group command is theirs alone.)"""
+    member = and_(TeamMember.team_id == team_id, TeamMember.person_id == person_id)
+    facilitates = and_(Facilitation.person_id == person_id, Facilitation.circle_id == Circle.id,
+                       Circle.team_id == team_id)  # fmt: skip
+    organizer_here, facilitator_here = session.execute(
+        select(
+            exists().where(member, TeamMember.role == ORGANIZER),
+            exists().where(member, TeamMember.role == FACILITATOR) | exists().where(facilitates),
+        )
+    ).one()
+    return Roles(facilitator=bool(facilitator_here), organizer=bool(organizer_here))

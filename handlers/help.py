@@ -31,9 +31,3 @@ def suggestion(ctx: Context) -> str | None:
             if command.suggest and fits:
                 return command.words[0]
     return None
-
-
-def for_group(ctx: Context) -> str:
-    """The help text of a group chat: its commands and how to link it."""
-    key = "help.group_linked" if ctx.group.team_id else "help.group_unlinked"
-    return t(key, ctx.language)

@@ -19,8 +19,6 @@ from handlers.commands import COMMANDS
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 GUIDES = ("learner.md", "facilitator.md", "organizer.md", "operator.md", "architecture.md")
 ROLE_GUIDES = ("learner.md", "facilitator.md", "organizer.md")
-# Telegram opens every chat with /start, and a group answers it as /help (handlers/groups.py).
-GROUP_START = "START"
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"`[^`\n]*`")
@@ -46,7 +44,7 @@ def lines_with_all(text: str, words: tuple[str, ...], *, ignore_case: bool = Fal
 
 def group_commands() -> list[tuple[str, ...]]:
     """Each group command with its Swahili twin, as handlers/groups.py answers them."""
-    return [groups.LINK_WORDS, *(words for words, _ in groups.TEAM_COMMANDS)]
+    return [command.words for command in groups.COMMANDS]
 
 
 def environment_names() -> Iterator[tuple[str, ...]]:
@@ -107,9 +105,7 @@ def test_every_command_is_shown_beside_its_swahili_twin(words):
     assert lines_with_all(read(*ROLE_GUIDES), words), f"no table row shows {' / '.join(words)}"
 
 
-@pytest.mark.parametrize(
-    "words", [*group_commands(), (*keywords.HELP_WORDS, GROUP_START)], ids=lambda w: w[0]
-)
+@pytest.mark.parametrize("words", group_commands(), ids=lambda w: w[0])
 def test_every_group_command_is_in_the_organizer_guide(words):
     text = read("organizer.md")
     missing = [w for w in words if not mentions(text, f"/{w}", ignore_case=True)]

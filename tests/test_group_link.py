@@ -10,7 +10,9 @@ import time_machine
 from sqlmodel import select
 
 from bot.db import session_scope
-from models.teams import GroupChat, create_link_code
+from models.people import Person
+from models.teams import ORGANIZER as ORGANIZER_ROLE
+from models.teams import GroupChat, Team, add_member, create_link_code
 from tests.support import world
 from tests.support.drivers import BOT_USERNAME, telegram_post
 from tests.support.timeline import at
@@ -94,7 +96,7 @@ def test_failed_links_are_rate_limited_per_group(telegram_user, run_jobs):
         assert reply[0].startswith("That code")
     # The sixth try is refused before the code is looked at, even the right one.
     assert in_group(ann, f"/link {codes['nakuru']}", run_jobs, iso="2026-11-23T09:00:05Z") == [
-        "Too many tries. Please wait an hour, then try again."
+        "Too many tries. Please wait 15 minutes, then try again."
     ]
     assert linked_team() is None
     # Another group is not slowed down by this one.
@@ -119,6 +121,69 @@ def test_unlink_is_for_the_teams_organizers(telegram_user, run_jobs):
     assert in_group(bob, "/week", run_jobs) == [
         "This group isn't linked to a team yet. An organizer can link it with /link CODE."
     ]
+
+
+def test_a_member_without_a_role_cannot_move_the_group_to_another_team(telegram_user, run_jobs):
+    codes = setup()
+    ann, bob = telegram_user(ORGANIZER), telegram_user(MEMBER)
+    in_group(ann, f"/link {codes['nakuru']}", run_jobs)
+    nakuru = linked_team()
+    assert in_group(bob, f"/link {codes['chicago']}", run_jobs) == [
+        "This group is linked to Nakuru Libraries. An organizer of Nakuru Libraries must /unlink "
+        "it first."
+    ]
+    assert linked_team() == nakuru
+    # The refusal did not spend Chicago's code: it still links a group of Chicago's.
+    assert in_group(bob, f"/link {codes['chicago']}", run_jobs, chat=-555) == [
+        "Linked to Chicago Libraries. The weekly digest will come here. Try /week."
+    ]
+
+
+def test_an_organizer_moves_the_group_and_the_teams_other_organizers_are_told(
+    telegram_user, sms_user, run_jobs
+):
+    codes = setup()
+    with session_scope() as session:
+        team = session.exec(select(Team).where(Team.name == "Nakuru Libraries")).one()
+        amani = world.person_id(session, "sms:+15550000012")
+        session.get(Person, amani).language = "sw"
+        add_member(session, team.id, amani, ORGANIZER_ROLE)
+    ann = telegram_user(ORGANIZER)
+    in_group(ann, f"/link {codes['nakuru']}", run_jobs)
+    nakuru = linked_team()
+    assert in_group(ann, f"/link {codes['chicago']}", run_jobs) == [
+        "Linked to Chicago Libraries. The weekly digest will come here. Try /week."
+    ]
+    assert linked_team() not in (None, nakuru)
+    assert sms_user("+15550000012").replies() == [
+        'Mratibu wa Nakuru Libraries ameunganisha kikundi "Team chat" na Chicago Libraries: '
+        "hakipati tena muhtasari wala habari za timu yenu."
+    ]
+    assert ann.replies() == []  # she knows: she did it
+
+
+def test_linking_again_to_the_same_team_keeps_the_code(telegram_user, run_jobs):
+    codes = setup()
+    ann = telegram_user(ORGANIZER)
+    in_group(ann, f"/link {codes['nakuru']}", run_jobs)
+    with session_scope() as session:
+        team = session.exec(select(Team).where(Team.name == "Nakuru Libraries")).one()
+        second = create_link_code(session, team.id, at(NOW)).code
+    assert in_group(ann, f"/link {second}", run_jobs) == [
+        "This group is already linked to Nakuru Libraries."
+    ]
+    assert in_group(ann, f"/link {second}", run_jobs, chat=-555)[0].startswith("Linked to Nakuru")
+
+
+def test_invite_in_the_group_is_for_the_teams_organizers(telegram_user, run_jobs):
+    codes = setup()
+    ann, bob = telegram_user(ORGANIZER), telegram_user(MEMBER)
+    in_group(ann, f"/link {codes['nakuru']}", run_jobs)
+    assert in_group(bob, "/invite", run_jobs) == [
+        "Only the team's organizers give out the facilitator invite code. To facilitate, ask one "
+        "of them."
+    ]
+    assert codes["invite"] not in "\n".join(bob.telegram.sent_texts(chat_id=GROUP))
 
 
 def chat_event(client, update: dict) -> None:
@@ -162,6 +227,10 @@ def test_a_supergroup_keeps_the_link_under_its_new_id(telegram_user, run_jobs, c
 
 def test_a_group_sees_only_its_own_team(telegram_user, run_jobs):
     codes = setup()
+    with session_scope() as session:
+        chicago = session.exec(select(Team).where(Team.name == "Chicago Libraries")).one()
+        add_member(session, chicago.id, world.person_id(session, f"telegram:{MEMBER}"),
+                   ORGANIZER_ROLE)  # fmt: skip
     ann, bob = telegram_user(ORGANIZER), telegram_user(MEMBER)
     in_group(ann, f"/link {codes['nakuru']}", run_jobs)
     in_group(bob, f"/link {codes['chicago']}", run_jobs, chat=-555)
@@ -171,3 +240,4 @@ def test_a_group_sees_only_its_own_team(telegram_user, run_jobs):
         assert "Speaking" not in nakuru and "Chicago" not in nakuru
         assert "Python" not in chicago and "Nakuru" not in chicago
     assert codes["invite"] in "\n".join(ann.telegram.sent_texts(chat_id=GROUP))
+    assert "Chicago Libraries:" in "\n".join(bob.telegram.sent_texts(chat_id=-555))
