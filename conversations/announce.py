@@ -10,7 +10,7 @@ from bot import outbox, queue
 from bot.context import Context
 from bot.i18n import t
 from conversations.engine import Done, Flow, Next, Step, Stop, which
-from conversations.parsers import text, yes_no
+from conversations.parsers import confirmation, text
 from models.circles import Circle, Signup
 from models.people import Contact, Person
 
@@ -86,7 +86,7 @@ FLOW = Flow(
         which("msg.which", check=pick, skip=lambda data: "circle_id" in data),
         Step("text", ask="msg.ask_text", expect=text(max_len=600), check=check_text,
              skip=lambda data: "text" in data),
-        Step("confirm", ask="msg.confirm", expect=yes_no(), then=confirm,
+        Step("confirm", ask="msg.confirm", expect=confirmation(), then=confirm,
              ask_values=lambda data: {"count": data["count"], "circle": data["circle"],
                                       "text": data["text"]}),
     ],

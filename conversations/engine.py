@@ -198,6 +198,10 @@ def route(ctx: Context) -> bool:
     data = dict(conversation.data)
     parse_context = ParseContext(language=ctx.language, now=ctx.now, **_zone(conversation))
     parsed = step.parser(data)(ctx.text, parse_context)
+    if parsed.leaves:
+        # A command instead of an answer: it replaces the dialog, as a flow it starts would.
+        end(ctx, status="replaced")
+        return False
     if not parsed.ok:
         _reask(ctx, flow, conversation, step, parsed.hint or "parse.generic", parsed.hint_vars)
         return True

@@ -7,7 +7,7 @@ from sqlmodel import select
 from bot.context import Context
 from bot.when import day_time
 from conversations.engine import Done, Flow, Next, Step, Stop
-from conversations.parsers import text, yes_no
+from conversations.parsers import confirmation, text
 from handlers.join import find_circle, normalize_code, refusal_for
 from handlers.notify import tell_facilitators
 from models.circles import SCHEDULED, Circle, Meeting, Signup, learner_counts
@@ -102,7 +102,7 @@ FLOW = Flow(
             expect=text(max_len=300),
             ask_values=lambda data: {"circle": data["circle"]},
         ),
-        Step("consent", ask="join.ask_consent", expect=yes_no(), then=consent),
+        Step("consent", ask="join.ask_consent", expect=confirmation(), then=consent),
     ],
     finish=finish,
 )

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from bot.context import Context
 from conversations.engine import Done, Flow, Next, Step, Stop, which
-from conversations.parsers import yes_no
+from conversations.parsers import confirmation
 from handlers.notify import tell_facilitators
 from models.circles import Signup, learner_counts
 
@@ -46,7 +46,7 @@ FLOW = Flow(
         Step(
             "confirm",
             ask="leave.confirm",
-            expect=yes_no(),
+            expect=confirmation(),
             ask_values=lambda data: {"circle": data["circle"]},
             then=confirm,
         ),

@@ -26,6 +26,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.utils import default_process
 
 from bot.clock import now
+from handlers.words import split_command
 
 HINT_YES_NO = "parse.yes_no"
 HINT_NUMBER = "parse.number"
@@ -61,6 +62,8 @@ class Parsed:
     value: Any = None
     hint: str | None = None
     hint_vars: dict[str, Any] = field(default_factory=dict)
+    # Not an answer but a command ("FIND Nairobi"): the dialog ends and the router takes it.
+    leaves: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,11 @@ def accept(value: Any) -> Parsed:
 def refuse(hint: str, **hint_vars: Any) -> Parsed:
     """Return a refusal carrying the catalog key that tells the person what we need."""
     return Parsed(ok=False, hint=hint, hint_vars=hint_vars)
+
+
+def leave() -> Parsed:
+    """Return the refusal that ends the dialog, so the router handles the reply as a command."""
+    return Parsed(ok=False, leaves=True)
 
 
 class Parser:
@@ -396,6 +404,66 @@ class YesNo(Parser):
 def yes_no() -> YesNo:
     """Expect a yes or a no."""
     return YesNo()
+
+
+# --- confirmations --------------------------------------------------------------------------
+
+# Agreeing to keep someone's data, or to send or erase something, takes a word that means yes
+# and nothing else. "ok", "sawa", "fine" and 👍 also say "seen" (and FIND is one slip from
+# "fine"), so they are asked again, as they do not undo a STOP either. No typo is forgiven.
+_EXPLICIT_YES = frozenset(
+    _squeeze(w) for w in ("yes", "y", "ndiyo", "ndio", "naam", "agree", "nakubali", "ninakubali")
+)
+# Courtesy around the yes leaves it a yes: "Yes please", "Ndiyo, asante", "I agree".
+_COURTESY = frozenset(
+    _squeeze(w)
+    for w in ("i", "please", "pls", "thanks", "thank", "you", "asante", "sana", "tafadhali")
+)
+
+
+def _explicit_yes(text: str) -> bool:
+    """Whether the reply is a plain yes, with nothing that could make it mean something else."""
+    folded = _fold(text)
+    words = [_squeeze(w) for w in _words(folded)]
+    besides = _WORD.sub("", folded)
+    if any(
+        ch in "?¿"
+        or not (ch.isspace() or ch in _YES_EMOJI or unicodedata.category(ch).startswith("P"))
+        for ch in besides
+    ):
+        return False
+    return bool(_EXPLICIT_YES.intersection(words)) and all(
+        w in _EXPLICIT_YES or w in _COURTESY for w in words
+    )
+
+
+def _router_words() -> frozenset[str]:
+    """The first words the router answers: every command's, and the keywords (STOP, HELP…)."""
+    # Read when asked, not at import: the handlers import the flows, which import the parsers.
+    from handlers import commands, keywords
+
+    return keywords.KEYWORDS.union(*(command.words for command in commands.COMMANDS))
+
+
+@dataclass(frozen=True)
+class Confirmation(Parser):
+    """Accept an explicit yes, or any clear no; a command leaves the dialog; all else re-asks."""
+
+    def parse(self, text: str, ctx: ParseContext) -> Parsed:
+        """Parse the reply to a question that stores, sends or erases something."""
+        if _explicit_yes(text):
+            return accept(True)
+        if split_command(text)[0] in _router_words():
+            return leave()
+        # Saying no costs nothing, so the everyday ways count ("not now", "sitaki", "no thanks").
+        if parse_yes_no(text) is False:
+            return accept(False)
+        return refuse(HINT_YES_NO)
+
+
+def confirmation() -> Confirmation:
+    """Expect an explicit YES or a no: to consent, or before sending or erasing anything."""
+    return Confirmation()
 
 
 # --- numbers --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from bot.context import Context
 from bot.when import day_time
 from conversations.announce import to_learners
 from conversations.engine import Done, Flow, Next, Step
-from conversations.parsers import number, optional, or_default, text, yes_no
+from conversations.parsers import confirmation, number, optional, or_default, text
 from models.circles import Circle
 from models.feedback import Reflection
 
@@ -94,7 +94,7 @@ FLOW = Flow(
         Step("recap", ask="reflect.ask_recap", expect=optional(text(max_len=300)),
              ask_values=lambda data: {"count": data["learners"]}, then=recap_or_done,
              skip=lambda data: not data["learners"] or data.get("recapped")),
-        Step("send", ask="reflect.confirm_recap", expect=yes_no(), then=confirm,
+        Step("send", ask="reflect.confirm_recap", expect=confirmation(), then=confirm,
              ask_values=lambda data: {"count": data["learners"], "recap": data["recap"]},
              skip=lambda data: not data.get("recap")),
     ],

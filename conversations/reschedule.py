@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.i18n import t
 from bot.when import day_time
 from conversations.engine import Done, Flow, Next, Reask, Step, Stop, which
-from conversations.parsers import date_time, yes_no
+from conversations.parsers import confirmation, date_time
 from models.circles import Circle, Meeting, Rsvp, Signup, schedule_reminders
 from models.message import OUT, Message
 from models.people import Contact, Person
@@ -126,7 +126,7 @@ MOVE = Flow(
         WHICH,
         Step("when", ask="move.ask_when", expect=date_time(), then=new_time,
              ask_values=lambda data: {"label": data["label"]}),
-        Step("confirm", ask="move.confirm", expect=yes_no(), then=confirm,
+        Step("confirm", ask="move.confirm", expect=confirmation(), then=confirm,
              ask_values=lambda data: {"label": data["label"],
                                       "when": day_time(datetime.fromisoformat(data["new_start"]),
                                                        data["timezone"], data["language"])}),
@@ -138,7 +138,7 @@ CANCEL = Flow(
     "cancel_meeting",
     steps=[
         WHICH,
-        Step("confirm", ask="cancel.confirm", expect=yes_no(), then=confirm,
+        Step("confirm", ask="cancel.confirm", expect=confirmation(), then=confirm,
              ask_values=lambda data: {"label": data["label"]}),
     ],
     finish=finish_cancel,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from babel.lists import format_list
+from sqlalchemy import update
+from sqlmodel import or_, select
+
 from bot import outbox
+from bot.channels.base import SMS, WHATSAPP
 from bot.context import Context
 from bot.i18n import LANGUAGE_NAMES, normalize_language, t
 from conversations import engine
 from handlers import commands
 from handlers import help as help_text
-from handlers.words import matches, split_command, whole
+from handlers.words import fold, matches, split_command, whole
+from models.people import CHANNELS, Contact
 
 # The carrier opt-out words: each stops only as the whole message, as carriers count it.
 STOP_WORDS = frozenset(
@@ -17,25 +23,74 @@ STOP_WORDS = frozenset(
 START_WORDS = frozenset({"START", "UNSTOP"})
 # While stopped, only a plain YES resumes: an "ok" or a thumbs-up must not undo a STOP.
 RESUME_WORDS = frozenset({"YES", "NDIYO"})
+STOP_ALL = "STOPALL"  # also "STOP ALL": spaces aside, as every STOP word
 HELP_WORDS = ("HELP", "MSAADA", "INFO")
 LANG_WORDS = ("LANG", "LUGHA", "LANGUAGE")
 EXIT_WORDS = ("EXIT", "TOKA")
+# The words these routes answer before any dialog; a confirmation is left for them too.
+KEYWORDS = STOP_WORDS | START_WORDS | frozenset((*HELP_WORDS, *LANG_WORDS, *EXIT_WORDS))
+# ACHA ("stop", "leave it") is not among them: it is everyday Swahili ("Acha!", "acha nione")
+# and no carrier's word, so it gets the hint that leads to STOP rather than silencing someone.
+# A number that writes on SMS and on WhatsApp is two contacts, and today two people to us.
+PHONE_CHANNELS = (SMS, WHATSAPP)
 
 
 def opt_out_route(ctx: Context) -> bool:
     """STOP stops everything at once (one confirmation); START or UNSTOP resumes."""
     word = whole(ctx.text)
     if word in STOP_WORDS:
+        others = _still_reached(ctx)
+        if word == STOP_ALL and others:
+            # STOP ALL (or STOPALL) asks for every channel of theirs at once, this one's
+            # confirmation being the one message they get.
+            ctx.session.execute(
+                update(Contact)
+                .where(Contact.id.in_([contact_id for contact_id, _ in others]))
+                .values(opted_out_at=ctx.now)
+            )
+            others = []
         if ctx.contact.opted_out_at is None:
             ctx.contact.opted_out_at = ctx.now
             ctx.session.add(ctx.contact)
             engine.end(ctx, status="stopped")
-            ctx.send(t("stop.confirmed", ctx.language), purpose=outbox.STOP_CONFIRMATION)
+            ctx.send(stop_confirmation(ctx, others), purpose=outbox.STOP_CONFIRMATION)
         return True
     if word in START_WORDS:
         resume(ctx)
         return True
     return False
+
+
+def stop_confirmation(ctx: Context, others: list[tuple[int, str]]) -> str:
+    """Confirm the STOP, naming the channels that still get messages: STOP is per address."""
+    channels = {channel for _, channel in others}
+    if not channels:
+        return t("stop.confirmed", ctx.language)
+    names = [t(f"channel.{channel}", ctx.language) for channel in CHANNELS if channel in channels]
+    return t(
+        "stop.confirmed_elsewhere",
+        ctx.language,
+        channel=t(f"channel.{ctx.contact.channel}", ctx.language),
+        others=format_list(names, locale=ctx.language),
+    )
+
+
+def _still_reached(ctx: Context) -> list[tuple[int, str]]:
+    """The other contacts that still get messages, with their channels: the person's, and this
+    number's on the other phone channel."""
+    mine = Contact.person_id == ctx.contact.person_id
+    if ctx.contact.channel in PHONE_CHANNELS:
+        same_number = (Contact.address == ctx.contact.address) & Contact.channel.in_(PHONE_CHANNELS)
+        mine = or_(mine, same_number)
+    return list(
+        ctx.session.exec(
+            select(Contact.id, Contact.channel).where(
+                mine,
+                Contact.channel != ctx.contact.channel,
+                Contact.opted_out_at.is_(None),
+            )
+        ).all()
+    )
 
 
 def stopped_route(ctx: Context) -> bool:
@@ -77,7 +132,7 @@ def change_language(ctx: Context, wanted: str) -> None:
     if not wanted:
         engine.start(ctx, "language")
         return
-    language = normalize_language(wanted)
+    language = normalize_language(fold(wanted))
     if language is None:
         ctx.say("lang.unknown", choices=", ".join(f"LANG {code}" for code in LANGUAGE_NAMES))
         return

@@ -13,6 +13,7 @@ from conversations.parsers import (
     ParseContext,
     Parsed,
     choice,
+    confirmation,
     date_time,
     number,
     optional,
@@ -200,6 +201,79 @@ def test_no_is_never_mistaken_for_yes_by_typo_tolerance(reply):
 @pytest.mark.parametrize("reply", ["hope", "yo", "so", "go", "nice", "mine"])
 def test_short_or_unrelated_words_are_not_stretched_into_answers(reply):
     assert parse_yes_no(reply) is None
+
+
+# --- confirmations --------------------------------------------------------------------------
+
+AGREED, DECLINED = Parsed(ok=True, value=True), Parsed(ok=True, value=False)
+LEAVES, ASKED_AGAIN = Parsed(ok=False, leaves=True), Parsed(ok=False, hint="parse.yes_no")
+
+CONFIRMATION_REPLIES = [
+    ("yes", AGREED),
+    ("Yes!", AGREED),
+    ("YES.", AGREED),
+    ("y", AGREED),
+    ("yesss", AGREED),
+    ("ndiyo", AGREED),
+    ("Ndio", AGREED),
+    ("naam", AGREED),
+    ("Yes please", AGREED),
+    ("yes, thank you", AGREED),
+    ("Ndiyo asante", AGREED),
+    ("I agree", AGREED),
+    ("nakubali", AGREED),
+    ("ＹＥＳ", AGREED),
+    ("yes 👍🏾", AGREED),
+    ("no", DECLINED),
+    ("NO.", DECLINED),
+    ("n", DECLINED),
+    ("hapana", DECLINED),
+    ("not now", DECLINED),
+    ("sitaki", DECLINED),
+    ("No thanks", DECLINED),
+    ("next time", LEAVES),
+    ("NEW", LEAVES),
+    ("FIND Nairobi", LEAVES),
+    ("find nairobi", LEAVES),
+    ("/join PY7K", LEAVES),
+    ("CIRCLES", LEAVES),
+    ("MSG see you all", LEAVES),
+    ("ujumbe", LEAVES),
+    ("help me", LEAVES),
+    ("stop please", LEAVES),
+    ("fine", ASKED_AGAIN),
+    ("ok", ASKED_AGAIN),
+    ("OK sure", ASKED_AGAIN),
+    ("okay", ASKED_AGAIN),
+    ("k", ASKED_AGAIN),
+    ("sure", ASKED_AGAIN),
+    ("sawa", ASKED_AGAIN),
+    ("poa", ASKED_AGAIN),
+    ("of course", ASKED_AGAIN),
+    ("👍", ASKED_AGAIN),
+    ("👍🏿", ASKED_AGAIN),
+    ("✅", ASKED_AGAIN),
+    ("yse", ASKED_AGAIN),
+    ("yes?", ASKED_AGAIN),
+    ("yes 👎", ASKED_AGAIN),
+    ("yes but later", ASKED_AGAIN),
+    ("yes no", ASKED_AGAIN),
+    ("maybe", ASKED_AGAIN),
+    ("Nairobi", ASKED_AGAIN),
+    ("", ASKED_AGAIN),
+]
+
+
+@pytest.mark.parametrize(
+    ("reply", "parsed"), CONFIRMATION_REPLIES, ids=[r or "<empty>" for r, _ in CONFIRMATION_REPLIES]
+)
+def test_a_confirmation_takes_only_an_explicit_yes(reply, parsed):
+    assert confirmation()(reply, ParseContext()) == parsed
+
+
+@pytest.mark.parametrize("reply", ["fine", "ok", "sure", "👍", "FIND Nairobi"])
+def test_what_a_confirmation_refuses_is_still_a_yes_to_a_reminder(reply):
+    assert parse_yes_no(reply) is True
 
 
 # --- numbers --------------------------------------------------------------------------------

@@ -119,6 +119,23 @@ def test_a_recap_not_confirmed_is_not_sent(sms_user, run_jobs):
     assert [sms_user(n).replies() for n in LEARNERS] == [[], []]
 
 
+def test_a_recap_goes_out_only_on_an_explicit_yes(sms_user, run_jobs):
+    setup()
+    facilitator = sms_user(FACILITATOR)
+    tick_at(PROMPT_TIME, run_jobs)
+    replies = replies_to(facilitator, "2026-12-01T17:00:00+00:00", run_jobs,
+                         "5", "3", "SKIP", "RUKA", "See you all", "fine")  # fmt: skip
+    assert (
+        replies[-1]
+        == 'Please reply YES or NO.\nSend to 2 learners: "See you all"? Reply YES or NO.'
+    )
+    assert [sms_user(n).replies() for n in LEARNERS] == [[], []]
+    replies_to(facilitator, "2026-12-01T17:05:00+00:00", run_jobs, "YES")
+    assert [sms_user(n).replies() for n in LEARNERS] == [
+        ["Python, from your facilitator: See you all"]
+    ] * 2
+
+
 def test_attendance_takes_zero_and_refuses_nonsense(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
