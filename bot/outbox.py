@@ -12,7 +12,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot import queue
+from bot.channels.base import SMS
 from bot.clock import now
+from bot.sms import to_gsm7
 from models.message import OUT, QUEUED, Message
 from models.people import Contact
 from models.teams import GroupChat
@@ -73,6 +75,12 @@ def enqueue_batches(message_ids: list[int], pipe=None) -> None:
         pipe.execute()
 
 
+def sms_body(body: str) -> str:
+    """The text as an SMS goes: look-alike quotes, dashes and spaces, even in names and in what
+    people wrote, in plain GSM-7, so that a curly apostrophe does not cut a segment to 70."""
+    return to_gsm7(body)
+
+
 def _pending(session: Session) -> list[tuple[str, int]]:
     return session.info.setdefault("outbox", [])
 
@@ -117,6 +125,7 @@ def _queue(
     queue_name: str,
 ) -> Message:
     message.direction, message.status = OUT, QUEUED
+    body = sms_body(body) if message.channel == SMS else body
     message.body, message.purpose, message.dedupe_key = body, purpose, dedupe_key
     session.add(message)
     session.flush()
@@ -137,7 +146,9 @@ def queue_once(session: Session, rows: list[dict], *, queue_name: str = queue.LO
         return []
     at = now()
     values = [
-        {"direction": OUT, "status": QUEUED, "created_at": at, "attempts": 0, "media": []} | row
+        {"direction": OUT, "status": QUEUED, "created_at": at, "attempts": 0, "media": []}
+        | row
+        | ({"body": sms_body(row["body"])} if row.get("channel") == SMS else {})
         for row in rows
     ]
     dialect = session.get_bind().dialect.name

@@ -7,8 +7,10 @@ import uuid
 from sqlmodel import select
 
 from bot import outbox, queue
+from bot.channels.base import SMS
 from bot.context import Context
 from bot.i18n import t
+from bot.sms import segments, to_gsm7
 from conversations.engine import Done, Flow, Next, Step, Stop, which
 from conversations.parsers import confirmation, text
 from models.circles import Circle, Signup
@@ -49,11 +51,24 @@ def check_text(ctx: Context, data: dict, message: str):
 
 
 def counted(ctx: Context, circle: dict, message: str):
-    """Go on to the confirmation with how many it reaches, or stop when nobody would get it."""
-    count = len(reach(ctx, circle["circle_id"]))
-    if count == 0:
+    """Go on to the confirmation with how many it reaches and what it costs those on SMS, or stop
+    when nobody would get it."""
+    reached = reach(ctx, circle["circle_id"])
+    if not reached:
         return Stop("msg.nobody", {"circle": circle["circle"]})
-    return Next(data={**circle, "text": message, "count": count})
+    cost = max(
+        (
+            segments(to_gsm7(t("msg.body", language, circle=circle["circle"], text=message)))
+            for contact, language in reached
+            if contact.channel == SMS
+        ),
+        default=1,
+    )
+    return Next(data={**circle, "text": message, "count": len(reached), "segments": cost})
+
+
+def long(data: dict) -> bool:
+    return data.get("segments", 1) > 1
 
 
 def to_learners(ctx: Context, circle: Circle, purpose: str, key: str, **values: object) -> int:
@@ -86,9 +101,13 @@ FLOW = Flow(
         which("msg.which", check=pick, skip=lambda data: "circle_id" in data),
         Step("text", ask="msg.ask_text", expect=text(max_len=600), check=check_text,
              skip=lambda data: "text" in data),
-        Step("confirm", ask="msg.confirm", expect=confirmation(), then=confirm,
+        Step("confirm", ask="msg.confirm", expect=confirmation(), then=confirm, skip=long,
              ask_values=lambda data: {"count": data["count"], "circle": data["circle"],
                                       "text": data["text"]}),
+        # Like EDIT, a text that costs more than one SMS says so before it goes.
+        Step("confirm_long", ask="msg.confirm_long", expect=confirmation(), then=confirm,
+             ask_values=lambda data: {"count": data["count"], "circle": data["circle"],
+                                      "text": data["text"], "segments": data["segments"]}),
     ],
     finish=finish,
 )  # fmt: skip

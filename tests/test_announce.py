@@ -98,3 +98,41 @@ def test_a_learner_cannot_message_a_circle(sms_user, run_jobs):
     learner.says("MSG everyone come early")
     run_jobs()
     assert learner.last_reply() == "Sorry, you can't do that here."
+
+
+def test_msg_with_phone_punctuation_reaches_sms_learners_as_one_gsm7_segment(sms_user, run_jobs):
+    from bot.sms import is_gsm7, segments
+
+    setup(learners=1)
+    facilitator = sms_user("+15550000011")
+    text = "Don’t forget\u00a0— O’Neil’s notes… “week 3” – Zoë"
+    facilitator.says(f"MSG {text}")
+    run_jobs()
+    assert "Send it? Reply YES or NO." in facilitator.last_reply()
+    facilitator.says("yes")
+    run_jobs()
+    received = sms_user("+15550000200").replies()
+    assert received == ["Python: Don't forget - O'Neil's notes... \"week 3\" - Zoe"]
+    assert is_gsm7(received[0]) and segments(received[0]) == 1
+
+
+def test_msg_that_costs_more_than_one_sms_says_so_before_it_goes(sms_user, run_jobs):
+    setup(learners=2)
+    facilitator = sms_user("+15550000011")
+    text = "Bring your laptops, a charger and the notes from last week. " * 3
+    facilitator.says(f"MSG {text.strip()}")
+    run_jobs()
+    assert facilitator.last_reply().endswith(
+        '" That is 2 SMS per learner. Send it? Reply YES or NO.'
+    )
+    facilitator.says("yes")
+    run_jobs()
+    assert facilitator.last_reply() == "Sent to Python. Learners reached: 2."
+
+
+def test_msg_with_curly_quotes_that_fits_once_normalized_is_not_called_long(sms_user, run_jobs):
+    setup(learners=1)
+    facilitator = sms_user("+15550000011")
+    facilitator.says("MSG " + "We’ll meet at the library’s hall. " * 3)
+    run_jobs()
+    assert "SMS per learner" not in facilitator.last_reply()

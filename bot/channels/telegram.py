@@ -50,6 +50,20 @@ PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 GONE = (ChatMember.LEFT, ChatMember.BANNED)
 # Telegram sends photos as JPEG whatever the person uploaded.
 TELEGRAM_PHOTO_TYPE = "image/jpeg"
+# Files a message may carry, with the type to assume when Telegram sends none: voice notes are
+# Opus in OGG, video notes MP4, stickers WebP (animated and video ones say so in is_animated and
+# is_video, which we need not tell apart).
+TELEGRAM_FILES = (
+    ("document", None),
+    ("voice", "audio/ogg"),
+    ("audio", "audio/mpeg"),
+    ("video", "video/mp4"),
+    ("video_note", "video/mp4"),
+    ("animation", "video/mp4"),
+    ("sticker", "image/webp"),
+)
+# Things shared that are not files: kept as their kind alone.
+TELEGRAM_SHARES = ("location", "venue", "contact", "poll", "dice")
 # Attachments are kept as a reference, fetched later with getFile if ever needed.
 FILE_URL_PREFIX = "telegram:"
 
@@ -201,15 +215,21 @@ def _membership_event(
 
 
 def _media(message: Message) -> tuple[Media, ...]:
-    """Refer to a message's photo or document by file id; we do not download them."""
+    """Refer to a message's attachment by file id (we do not download them), or name a shared
+    location or contact by its kind only (we keep no coordinates nor anyone else's number)."""
     media = []
     if message.photo:
         # Telegram lists the same photo in several sizes, smallest first.
         largest = message.photo[-1]
         media.append(Media(url=FILE_URL_PREFIX + largest.file_id, content_type=TELEGRAM_PHOTO_TYPE))
-    if message.document:
-        document = message.document
-        media.append(Media(url=FILE_URL_PREFIX + document.file_id, content_type=document.mime_type))
+    for kind, default_type in TELEGRAM_FILES:
+        attachment = getattr(message, kind)
+        if attachment is not None:
+            content_type = getattr(attachment, "mime_type", None) or default_type
+            media.append(Media(url=FILE_URL_PREFIX + attachment.file_id, content_type=content_type))
+    for kind in TELEGRAM_SHARES:
+        if getattr(message, kind) is not None:
+            media.append(Media(url=FILE_URL_PREFIX + kind, content_type=kind))
     return tuple(media)
 
 
