@@ -71,6 +71,8 @@ class Step:
     then: Callable[[dict, Any], Transition] | None = None  # pure: (data, answer) -> transition
     ask_values: Callable[[dict], Mapping[str, Any]] | None = None
     skip: Callable[[dict], bool] | None = None  # pass over this step when it already has its answer
+    # The command whose argument this step asks for: "JOIN H7XR" to "What's the code?" is H7XR.
+    command_words: tuple[str, ...] = ()
 
     def parser(self, data: dict) -> Parser:
         return self.expect_from(data) if self.expect_from else self.expect
@@ -197,7 +199,7 @@ def route(ctx: Context) -> bool:
     step = flow.step(conversation.step)
     data = dict(conversation.data)
     parse_context = ParseContext(language=ctx.language, now=ctx.now, **_zone(conversation))
-    parsed = step.parser(data)(ctx.text, parse_context)
+    parsed = step.parser(data)(_answer(ctx.text, step), parse_context)
     if parsed.leaves:
         # A command instead of an answer: it replaces the dialog, as a flow it starts would.
         end(ctx, status="replaced")
@@ -212,6 +214,12 @@ def route(ctx: Context) -> bool:
         )
     _apply(ctx, flow, conversation, step, data, transition)
     return True
+
+
+def _answer(text: str, step: Step) -> str:
+    """The reply without the step's own command word in front, when something follows it."""
+    word, rest = split_command(text)
+    return rest if rest and word in step.command_words else text
 
 
 def _zone(conversation: Conversation) -> dict[str, str]:

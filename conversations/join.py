@@ -8,7 +8,7 @@ from bot.context import Context
 from bot.when import day_time
 from conversations.engine import Done, Flow, Next, Step, Stop
 from conversations.parsers import confirmation, text
-from handlers.join import find_circle, normalize_code, refusal_for
+from handlers.join import WORDS, find_circle, normalize_code, refusal_for
 from handlers.notify import tell_facilitators
 from models.circles import SCHEDULED, Circle, Meeting, Signup, learner_counts
 
@@ -89,6 +89,7 @@ FLOW = Flow(
             expect=text(max_len=20),
             check=check_code,
             skip=lambda data: "circle_id" in data,
+            command_words=WORDS,
         ),
         Step(
             "name",

@@ -587,17 +587,20 @@ def _pick_option(reply: str, options: Sequence[str]) -> int | None:
 
 @dataclass(frozen=True)
 class Choice(Parser):
-    """Accept one of a list of options, by its number or its (nearly) exact text."""
+    """Accept one of a list of options, by its number or its (nearly) exact text; a command word
+    that is not one of them leaves the dialog, as at a confirmation."""
 
     options: Options
 
     def parse(self, text: str, ctx: ParseContext) -> Parsed:
-        """Parse a choice reply into the option's index."""
+        """Parse a choice reply into the option's index; a command that names none leaves."""
         options = self.options(ctx) if callable(self.options) else self.options
         index = _pick_option(text, options)
-        if index is None:
-            return refuse(HINT_CHOICE, count=len(options))
-        return accept(index)
+        if index is not None:
+            return accept(index)
+        if split_command(text)[0] in _router_words():
+            return leave()
+        return refuse(HINT_CHOICE, count=len(options))
 
 
 def choice(options: Options) -> Choice:

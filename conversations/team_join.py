@@ -13,6 +13,8 @@ from conversations.parsers import text
 from models.people import Person
 from models.teams import FACILITATOR, ORGANIZER, Team, TeamMember, add_member
 
+TEAM_WORDS = ("TEAM", "TIMU")  # TEAM's words: "TEAM K7Q2" answers "What's the code?"
+
 
 def check_code(ctx: Context, data: dict, answer: str):
     code = "".join(ch for ch in answer if ch.isalnum()).upper()
@@ -57,7 +59,7 @@ FLOW = Flow(
     "team_join",
     steps=[
         Step("code", ask="team.ask_code", expect=text(max_len=20), check=check_code,
-             skip=lambda data: "team_id" in data),
+             skip=lambda data: "team_id" in data, command_words=TEAM_WORDS),
         Step("name", ask="join.ask_name", expect=text(max_len=60),
              skip=lambda data: data.get("known_name", False)),
     ],

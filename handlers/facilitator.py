@@ -333,7 +333,12 @@ def reflect(ctx: Context, rest: str) -> None:
         .limit(1)
     ).first() if circles else None  # fmt: skip
     if meeting is None:
-        ctx.say("reflect.nothing")
+        # None to reflect on, because every one has a reflection or because none has ended yet.
+        ended = select(Meeting.id).where(
+            Meeting.circle_id.in_(circles), Meeting.status == SCHEDULED, Meeting.ends_at <= ctx.now
+        )
+        met = bool(circles) and ctx.session.exec(ended.limit(1)).first() is not None
+        ctx.say("reflect.nothing" if met else "reflect.none_yet")
         return
     counts = rsvp_counts(ctx.session, {meeting.circle_id: meeting})
     data = prompt_data(meeting, counts.get(meeting.circle_id), ctx.language)

@@ -11,6 +11,9 @@ from bot.context import Context
 from conversations import engine
 from models.circles import SIGNUP_OPEN, Circle, Signup, has_meeting_after, learner_counts
 
+# JOIN's words, also dropped from an answer to the code question ("JOIN H7XR" gives H7XR).
+WORDS = ("JOIN", "JIUNGE")
+
 
 def join(ctx: Context, rest: str) -> None:
     """Start joining the circle with this code, or ask for the code."""

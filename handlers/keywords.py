@@ -14,15 +14,18 @@ from conversations import engine
 from handlers import commands
 from handlers import help as help_text
 from handlers.words import fold, matches, split_command, whole
+from models.message import Message
 from models.people import CHANNELS, Contact
 
 # The carrier opt-out words: each stops only as the whole message, as carriers count it.
 STOP_WORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
 )
-START_WORDS = frozenset({"START", "UNSTOP"})
+# ANZA is Swahili for "start": as the whole message it means nothing else.
+START_WORDS = frozenset({"START", "UNSTOP", "ANZA"})
 # While stopped, only a plain YES resumes: an "ok" or a thumbs-up must not undo a STOP.
-RESUME_WORDS = frozenset({"YES", "NDIYO"})
+# ENDELEA ("continue") resumes only then: otherwise it is everyday talk, and gets the hint.
+RESUME_WORDS = frozenset({"YES", "NDIYO", "ENDELEA"})
 STOP_ALL = "STOPALL"  # also "STOP ALL": spaces aside, as every STOP word
 HELP_WORDS = ("HELP", "MSAADA", "INFO")
 LANG_WORDS = ("LANG", "LUGHA", "LANGUAGE")
@@ -94,12 +97,32 @@ def _still_reached(ctx: Context) -> list[tuple[int, str]]:
 
 
 def stopped_route(ctx: Context) -> bool:
-    """Ignore a stopped contact, except that YES resumes it (as carriers allow)."""
+    """Ignore a stopped contact, except that YES resumes it and HELP says how (as carriers
+    allow)."""
     if ctx.contact.opted_out_at is None:
         return False
-    if whole(ctx.text) in RESUME_WORDS:
+    word = whole(ctx.text)
+    if word in RESUME_WORDS:
         resume(ctx)
+    elif word in HELP_WORDS:
+        help_while_stopped(ctx)
     return True
+
+
+def help_while_stopped(ctx: Context) -> None:
+    """Say how to START again, once per STOP: a second HELP gets nothing, as anything else."""
+    key = f"stopped_help:{ctx.contact.id}:{ctx.contact.opted_out_at.isoformat()}"
+    if ctx.session.exec(select(Message.id).where(Message.dedupe_key == key)).first():
+        return
+    # Sent as the STOP confirmation is: the only purpose a stopped contact is still sent.
+    reply = outbox.to_contact(
+        ctx.session,
+        ctx.contact,
+        t("stop.help", ctx.language),
+        purpose=outbox.STOP_CONFIRMATION,
+        dedupe_key=key,
+    )
+    ctx.replies.append(reply)
 
 
 def resume(ctx: Context) -> None:

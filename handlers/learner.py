@@ -21,6 +21,9 @@ from models.message import OUT, Message
 REMINDER_CONTEXT = timedelta(days=7)
 # Without a reminder to answer, only a plain yes or no is an RSVP: "ok thanks" is not.
 PLAIN_ANSWERS = frozenset({"YES", "Y", "NO", "N", "NDIYO", "NDIO", "HAPANA"})
+# The messages that ask "are you coming?" about their meeting: a reminder, and a reply (NEXT's)
+# that carries a meeting because it asked about that one.
+ASKING = ("reminder", "reply")
 
 
 @dataclass(frozen=True)
@@ -90,14 +93,15 @@ def next_meetings(session: Session, person_id: int, at: datetime) -> list[Upcomi
 
 
 def reminded_meetings(session: Session, ctx: Context) -> list[Upcoming]:
-    """Meetings this contact was reminded of lately, newest reminder first, one per signup."""
+    """Meetings this contact was lately asked to answer for (by a reminder, or NEXT's reply),
+    newest question first, one per signup."""
     rows = session.execute(
         _upcoming_query(ctx.person.id)
         .join(Message, Message.meeting_id == Meeting.id)
         .where(
             Message.contact_id == ctx.contact.id,
             Message.direction == OUT,
-            Message.purpose == "reminder",
+            Message.purpose.in_(ASKING),
             Message.created_at >= ctx.now - REMINDER_CONTEXT,
         )
         .order_by(Message.id.desc())
@@ -205,14 +209,21 @@ def next_meeting(ctx: Context, rest: str) -> None:
             )
         ).all()
     )
-    lines = []
+    lines, asked = [], []
     for meeting in meetings:
         said = answers.get(meeting.meeting_id)
+        if said is None:
+            asked.append(meeting.meeting_id)
         answer = "next.no_answer" if said is None else "next.said_yes" if said else "next.said_no"
         values = {"circle": meeting.circle, "venue": meeting.venue,
                   "when": meeting.when(ctx.language), "answer": t(answer, ctx.language)}  # fmt: skip
         lines.append(t("next.line", ctx.language, **values))
-    ctx.send("\n".join(lines))
+    reply = ctx.send("\n".join(lines))
+    if len(asked) == 1:
+        # It asked "Reply YES or NO" about one meeting: an answer, even 👍 or "sawa", is for it,
+        # as it would be after that meeting's reminder.
+        reply.meeting_id = asked[0]
+        ctx.session.add(reply)
 
 
 def leave(ctx: Context, rest: str) -> None:

@@ -3,10 +3,12 @@ the week ahead, circles, facilitators, feedback and the digest on demand."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlmodel import select
 
+from bot.channels.base import SMS, TELEGRAM, WHATSAPP
 from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
@@ -16,6 +18,7 @@ from handlers.team_facts import gather
 from models.teams import ORGANIZER, Team, TeamMember, create_link_code
 
 SMS_PAGE_SEGMENTS = 2
+PHONE_NUMBER = re.compile(r"\+\d{6,15}")  # E.164
 
 View = Callable[..., list[str]]
 
@@ -53,16 +56,28 @@ def send_digest(ctx: Context, teams: list[Team]) -> None:
             ctx.send(body, media=media)
 
 
-def invite_text(team: Team, language: str) -> str:
-    """The facilitator invite code with how to use it, on the channel we have."""
-    settings = get_settings()
-    if settings.twilio_sms_from.startswith("+"):
-        where = settings.twilio_sms_from
-    elif settings.telegram_bot_username:
-        where = f"@{settings.telegram_bot_username}"
-    else:
-        where = t("organizer.this_bot", language)
+def invite_text(team: Team, language: str, channel: str | None = None) -> str:
+    """The facilitator invite code with a line to share that names where to send it: the bot's
+    address on `channel` when we have one there, else on the first channel we have."""
+    addresses = bot_addresses()
+    where = addresses.get(channel) or next(iter(addresses.values()), None)
+    if where is None:  # forwarded, "send it to me" would name nobody
+        return t("organizer.invite_plain", language, team=team.name, code=team.invite_code)
     return t("organizer.invite", language, team=team.name, code=team.invite_code, where=where)
+
+
+def bot_addresses() -> dict[str, str]:
+    """Where people can write to the bot, by channel: its phone numbers and Telegram link."""
+    settings = get_settings()
+    addresses = {
+        SMS: settings.twilio_sms_from,
+        WHATSAPP: settings.twilio_whatsapp_from.removeprefix("whatsapp:"),
+    }
+    # A Messaging Service SID (MG…) sends for a pool of numbers: it is no number to text.
+    found = {ch: number for ch, number in addresses.items() if PHONE_NUMBER.fullmatch(number)}
+    if settings.telegram_bot_username:
+        found[TELEGRAM] = f"t.me/{settings.telegram_bot_username.lstrip('@')}"
+    return found
 
 
 def _for_teams(action: Callable[[Context, list[Team]], None]) -> Callable[[Context, str], None]:
@@ -80,7 +95,7 @@ def _for_teams(action: Callable[[Context, list[Team]], None]) -> Callable[[Conte
 
 def _invite(ctx: Context, teams: list[Team]) -> None:
     for team in teams:
-        ctx.send(invite_text(team, ctx.language))
+        ctx.send(invite_text(team, ctx.language, ctx.contact.channel))
 
 
 def _link(ctx: Context, teams: list[Team]) -> None:

@@ -137,7 +137,7 @@ COMMANDS = {
     "FIND Nairobi": "Nairobi",
     "JOIN QQQQ": "I don't know the code QQQQ",
     "CIRCLES": "JOIN ",
-    "help me": "reply HELP",
+    "help me": "You can reply:",
     "stop please": "reply HELP",
 }
 

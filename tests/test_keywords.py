@@ -44,12 +44,14 @@ def test_help_tells_a_newcomer_how_to_find_and_join_a_circle(sms_user, run_jobs)
     alice = sms_user("+15550001")
     alice.says("HELP")
     run_jobs()
+    # One SMS: the words to try, and where the rest is.
     assert alice.replies() == [
-        "You can reply:\n"
-        "CIRCLES: open circles. FIND <place>: circles near you.\n"
-        "JOIN <code>: join a circle.\n"
-        "LANG sw: Kiswahili. EXIT: leave a dialog. STOP: no more messages."
+        "You can reply: CIRCLES, JOIN. More: HELP CIRCLES / TEAM. LANG sw: Kiswahili. "
+        "STOP: no more messages, START: resume."
     ]
+    alice.says("HELP CIRCLES")
+    run_jobs()
+    assert "JOIN <code>: join a circle." in alice.last_reply()
 
 
 def test_help_shows_each_person_the_commands_of_their_roles(sms_user, run_jobs, role_commands):
@@ -62,18 +64,19 @@ def test_help_shows_each_person_the_commands_of_their_roles(sms_user, run_jobs, 
     for person in (newcomer, facilitator, organizer):
         person.says("help")
     run_jobs()
-    assert "Which language" in newcomer.last_reply()  # FIND's line: for everyone
-    assert "number" not in newcomer.last_reply()
-    assert "Please reply with a number." in facilitator.last_reply()
-    assert "That date has passed" not in facilitator.last_reply()
-    assert "That date has passed" in organizer.last_reply()
+    # On SMS, HELP names the words of the person's own roles; HELP <topic> has the lines.
+    assert "FIND" in newcomer.last_reply()  # for everyone
+    assert "MY" not in newcomer.last_reply()
+    assert "MY" in facilitator.last_reply()
+    assert "INVITE" not in facilitator.last_reply()
+    assert "INVITE" in organizer.last_reply()
 
 
 def test_the_hint_names_the_command_that_fits_the_person(sms_user, run_jobs, role_commands):
     make_circle()
     newcomer, facilitator = sms_user("+15550001"), sms_user("+15550002")
-    newcomer.says("hello?")
-    facilitator.says("hello?")
+    newcomer.says("saa ngapi?")
+    facilitator.says("saa ngapi?")
     run_jobs()
     assert newcomer.last_reply() == "Sorry, I didn't get that. Try FIND, or reply HELP."
     assert facilitator.last_reply() == "Sorry, I didn't get that. Try MY, or reply HELP."
@@ -107,9 +110,9 @@ def test_stop_confirms_once_and_then_nothing_more_is_sent(sms_user, run_jobs):
     run_jobs()
     assert len(alice.replies()) == 2
     assert "START" in alice.last_reply()
-    alice.says("HELP")
     alice.says("STOP")
     alice.says("what time is the meeting?")
+    alice.says("NEXT")
     run_jobs()
     assert len(alice.replies()) == 2
     with session_scope() as session:
@@ -167,6 +170,41 @@ def test_yes_while_stopped_resumes(sms_user, run_jobs):
     assert contact_of("sms", "+15550001").opted_out_at is None
 
 
+def test_help_while_stopped_says_how_to_start_once_per_stop(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    for text in ("STOP", "HELP", "help", "MSAADA", "what now?"):
+        alice.says(text)
+        run_jobs()
+    assert alice.replies() == [
+        "You won't get any more messages from circlebot. Reply START to resume.",
+        "Messages from circlebot are off. Reply START to get them again.",
+    ]
+    for text in ("START", "STOP", "HELP"):
+        alice.says(text)
+        run_jobs()
+    assert alice.replies()[-1] == "Messages from circlebot are off. Reply START to get them again."
+    assert len(alice.replies()) == 5
+
+
+@pytest.mark.parametrize("word", ["ANZA", "anza", "Endelea"])
+def test_swahili_start_words_resume_after_stop(sms_user, run_jobs, word):
+    alice = sms_user("+15550001")
+    for text in ("LUGHA sw", "STOP", word):
+        alice.says(text)
+        run_jobs()
+    assert alice.last_reply().startswith("Karibu tena!")
+    assert contact_of("sms", "+15550001").opted_out_at is None
+
+
+def test_anza_starts_and_endelea_is_everyday_talk_when_not_stopped(sms_user, run_jobs):
+    alice, bob = sms_user("+15550001"), sms_user("+15550002")
+    alice.says("anza")
+    bob.says("endelea")
+    run_jobs()
+    assert alice.last_reply().startswith("Hi! I'm circlebot")
+    assert not bob.last_reply().startswith("Hi! I'm circlebot")  # the hint, whatever it says
+
+
 def test_exit_leaves_the_dialog_and_says_so(sms_user, run_jobs):
     alice = sms_user("+15550001")
     alice.says("LANG")
@@ -191,7 +229,7 @@ def test_lang_sw_then_the_bot_answers_in_swahili(sms_user, run_jobs):
     alice.says("HELP")
     run_jobs()
     assert alice.last_reply().startswith("Unaweza kujibu:")
-    alice.says("habari")
+    alice.says("saa ngapi?")
     run_jobs()
     assert alice.last_reply().startswith("Samahani, sikuelewa")
     alice.says("LUGHA en")
@@ -272,7 +310,7 @@ def test_unlinked_group_is_told_to_link_first(telegram_user, run_jobs, fake_tele
 
 def test_unknown_text_gets_a_hint_never_silence(sms_user, run_jobs):
     alice = sms_user("+15550001")
-    alice.says("hello?")
+    alice.says("what is this?")
     run_jobs()
     assert alice.last_reply() == "Sorry, I didn't get that. Try CIRCLES, or reply HELP."
 

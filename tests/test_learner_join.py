@@ -184,6 +184,21 @@ def test_join_alone_asks_for_the_code_and_a_wrong_code_ends_the_dialog(sms_user,
     assert replies[-1].startswith("You're in Python!")
 
 
+@pytest.mark.parametrize("answer", ["JOIN {code}", "/join {lower}", "jiunge {code}"])
+def test_the_code_question_answered_with_the_whole_command_takes_the_code(
+    sms_user, run_jobs, answer
+):
+    code = make_world()["Python"]
+    amina = sms_user("+254711000001")
+    for text in ("JOIN", answer.format(code=code, lower=code.lower())):
+        amina.says(text)
+        run_jobs()
+    assert amina.replies() == [
+        "What's the circle's code? It's 4 characters, e.g. PY7K.",
+        "Welcome! What's your name?",
+    ]
+
+
 def test_a_known_person_is_not_asked_their_name_again(sms_user, run_jobs):
     codes = make_world()
     amina = sms_user("+254711000001")

@@ -68,7 +68,7 @@ def test_a_look_alike_stop_stops_and_then_nothing_reaches_the_person(sms_user, r
     make_circle(f"sms:{LEARNER}", f"sms:{OTHER}")
     amina, other = sms_user(LEARNER), sms_user(OTHER)
     assert says_at(amina, STOP_AT, text, run_jobs) == STOPPED
-    says_at(amina, LATER, "HELP", run_jobs)
+    says_at(amina, LATER, "JOIN PY7K", run_jobs)
     tick_at(REMINDERS_DUE, run_jobs)
     assert other.last_reply().startswith("Reminder: Python")
     assert amina.replies() == [STOPPED]

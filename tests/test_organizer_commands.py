@@ -117,7 +117,9 @@ def test_circles_from_anyone_else_still_lists_circles_to_join(sms_user, run_jobs
 
 def test_help_shows_an_organizer_the_team_commands(sms_user, run_jobs):
     setup()
-    [help_text] = ask(sms_user(ORGANIZER), "HELP", run_jobs)
+    [short] = ask(sms_user(ORGANIZER), "HELP", run_jobs)
+    assert "More: HELP CIRCLES / MEETINGS / TEAM." in short
+    [help_text] = ask(sms_user(ORGANIZER), "HELP TEAM", run_jobs)
     assert "INVITE / LINK: codes for facilitators and for your group chat." in help_text
     assert "DIGEST, WEEK, CIRCLES, FACILITATORS, FEEDBACK: your team's news." in help_text
 
@@ -134,3 +136,44 @@ def test_a_facilitator_without_a_name_is_still_listed_with_their_circle(sms_user
     assert ask(organizer, "WEEK", run_jobs) == [
         "This week:\nTue 8 Dec, 18:00: Python (no name yet), 0 said yes"
     ]
+
+
+def telegram_organizer(telegram_id: int) -> None:
+    with session_scope() as session:
+        team = session.exec(select(Team)).one()
+        add_member(session, team.id, world.person_id(session, f"telegram:{telegram_id}"),
+                   "organizer")  # fmt: skip
+
+
+def test_invite_on_telegram_names_the_bots_telegram_link(telegram_user, run_jobs):
+    code = setup()
+    telegram_organizer(4242)
+    assert ask(telegram_user(4242), "/invite", run_jobs) == [
+        f"Facilitator invite code for Nakuru Libraries: {code}. "
+        f'Share: "Send TEAM {code} to t.me/circlebot_test_bot"'
+    ]
+
+
+def test_invite_without_a_number_or_username_names_no_one(settings, telegram_user, run_jobs):
+    from bot.config import use_settings
+
+    use_settings(settings.model_copy(update={"twilio_sms_from": "MG" + "0" * 32,
+                                             "twilio_whatsapp_from": "",
+                                             "telegram_bot_username": ""}))  # fmt: skip
+    code = setup()
+    telegram_organizer(4242)
+    assert ask(telegram_user(4242), "INVITE", run_jobs) == [
+        f"Facilitator invite code for Nakuru Libraries: {code}. "
+        f"Facilitators join by sending TEAM {code} to circlebot."
+    ]
+
+
+def test_the_invite_code_question_answered_with_team_and_the_code_takes_the_code(
+    sms_user, run_jobs
+):
+    code = setup()
+    newcomer = sms_user("+15550000013")
+    assert ask(newcomer, "TEAM", run_jobs) == [
+        "What's your team's invite code? Your organizer can send it to you."
+    ]
+    assert ask(newcomer, f"team {code.lower()}", run_jobs) == ["Welcome! What's your name?"]

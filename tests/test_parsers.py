@@ -360,6 +360,16 @@ def test_an_unclear_choice_asks_for_a_number_from_the_list(reply):
     )
 
 
+@pytest.mark.parametrize("reply", ["MY", "next", "/who", "JOIN PY7K", "vyangu"])
+def test_a_command_word_at_a_choice_leaves_the_dialog(reply):
+    assert choice(CIRCLES)(reply, ParseContext()).leaves
+
+
+def test_an_option_named_like_a_command_is_still_an_answer():
+    assert choice(("Next steps", "Public Speaking"))("next steps", ParseContext()).value == 0
+    assert choice(("Feedback", "Public Speaking"))("feedback", ParseContext()).value == 0
+
+
 def test_a_name_shared_by_two_options_is_not_guessed():
     options = ("Python – Nakuru Library", "Excel – Nakuru Library")
     assert not choice(options)("nakuru", ParseContext()).ok

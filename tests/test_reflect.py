@@ -233,7 +233,7 @@ def test_reflect_asks_about_the_latest_meeting_without_a_reflection(sms_user, ru
     setup()
     facilitator = sms_user(FACILITATOR)
     assert replies_to(facilitator, "2026-11-30T09:00:00+00:00", run_jobs, "REFLECT") == [
-        "No meeting to reflect on: every past meeting has your reflection."
+        "No meeting to reflect on yet: none of your meetings has ended."
     ]
     replies = replies_to(facilitator, "2026-12-01T16:35:00+00:00", run_jobs,
                        "REFLECT", "5", "ok", "skip", "skip", "skip")  # fmt: skip
@@ -293,7 +293,7 @@ def test_reflect_waits_for_the_meeting_to_end(sms_user, run_jobs):
     setup()
     facilitator = sms_user(FACILITATOR)
     assert replies_to(facilitator, "2026-12-01T16:00:00+00:00", run_jobs, "REFLECT") == [
-        "No meeting to reflect on: every past meeting has your reflection."
+        "No meeting to reflect on yet: none of your meetings has ended."
     ]
 
 

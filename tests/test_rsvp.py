@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlmodel import select
 
 from bot.db import session_scope
@@ -272,3 +273,42 @@ def test_ok_thanks_without_a_reminder_is_not_an_rsvp(sms_user, run_jobs):
     assert says_at(amina, "2026-11-29T16:00:00+00:00", "fine, I'll come", run_jobs) == (
         "Thanks! See you at Python, Tue 1 Dec, 18:00."
     )
+
+
+@pytest.mark.parametrize("answer", ["👍", "👍🏽", "ok", "sawa"])
+def test_an_answer_to_next_is_an_rsvp_for_the_meeting_it_asked_about(sms_user, run_jobs, answer):
+    learner = ["sms:+254711000001"]
+    make_circle("Python", datetime(2026, 12, 1, 18, 0), learner, "sms:+15559990001")
+    make_circle("Poetry", datetime(2026, 12, 3, 10, 0), learner, "sms:+15559990002")
+    amina = sms_user("+254711000001")
+    says_at(amina, "2026-11-25T08:00:00+00:00", "yes", run_jobs)
+    says_at(amina, "2026-11-25T08:01:00+00:00", "1", run_jobs)
+    asked = says_at(amina, "2026-11-25T09:00:00+00:00", "NEXT", run_jobs)
+    assert asked.endswith(
+        "Poetry: Thu 3 Dec, 10:00 at Poetry Library. Reply YES or NO to let us know."
+    )
+    assert says_at(amina, "2026-11-25T09:01:00+00:00", answer, run_jobs) == (
+        "Thanks! See you at Poetry, Thu 3 Dec, 10:00."
+    )
+    with session_scope() as session:
+        said = session.exec(select(Meeting.circle_id, Rsvp.attending).join(Meeting)).all()
+    assert len(said) == 2 and all(attending for _, attending in said)
+
+
+def test_a_command_at_the_which_circle_question_leaves_it_and_runs(sms_user, run_jobs):
+    learner = ["sms:+254711000001"]
+    make_circle("Python", datetime(2026, 12, 1, 18, 0), learner, "sms:+15559990001")
+    make_circle("Poetry", datetime(2026, 12, 3, 10, 0), learner, "sms:+15559990002")
+    amina = sms_user("+254711000001")
+    assert says_at(amina, "2026-11-25T08:00:00+00:00", "no", run_jobs).startswith(
+        "Which circle is your answer for?"
+    )
+    assert says_at(amina, "2026-11-25T08:01:00+00:00", "NEXT", run_jobs) == (
+        "Python: Tue 1 Dec, 18:00 at Python Library. Reply YES or NO to let us know.\n"
+        "Poetry: Thu 3 Dec, 10:00 at Poetry Library. Reply YES or NO to let us know."
+    )
+    # The question is gone: a number now is no answer to it.
+    assert says_at(amina, "2026-11-25T08:02:00+00:00", "2", run_jobs) != (
+        "Thanks for letting us know. We'll miss you at Poetry."
+    )
+    assert answers() == []
