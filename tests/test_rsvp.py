@@ -140,13 +140,19 @@ def test_rsvp_on_telegram(telegram_user, run_jobs):
     )
 
 
-def test_next_shows_each_circles_next_meeting_and_the_answer(sms_user, run_jobs):
+def in_python_and_poetry_having_said_yes_to_python(sms_user, run_jobs):
+    """Amina, in two circles, who answered Python's reminder yes (picking it as circle 1)."""
     learner = ["sms:+254711000001"]
     make_circle("Python", datetime(2026, 12, 1, 18, 0), learner, "sms:+15559990001")
     make_circle("Poetry", datetime(2026, 12, 3, 10, 0), learner, "sms:+15559990002")
     amina = sms_user("+254711000001")
     says_at(amina, "2026-11-25T08:00:00+00:00", "yes", run_jobs)
     says_at(amina, "2026-11-25T08:01:00+00:00", "1", run_jobs)
+    return amina
+
+
+def test_next_shows_each_circles_next_meeting_and_the_answer(sms_user, run_jobs):
+    amina = in_python_and_poetry_having_said_yes_to_python(sms_user, run_jobs)
     assert says_at(amina, "2026-11-25T09:00:00+00:00", "NEXT", run_jobs) == (
         "Python: Tue 1 Dec, 18:00 at Python Library. You said you're coming.\n"
         "Poetry: Thu 3 Dec, 10:00 at Poetry Library. Reply YES or NO to let us know."
@@ -277,12 +283,7 @@ def test_ok_thanks_without_a_reminder_is_not_an_rsvp(sms_user, run_jobs):
 
 @pytest.mark.parametrize("answer", ["👍", "👍🏽", "ok", "sawa"])
 def test_an_answer_to_next_is_an_rsvp_for_the_meeting_it_asked_about(sms_user, run_jobs, answer):
-    learner = ["sms:+254711000001"]
-    make_circle("Python", datetime(2026, 12, 1, 18, 0), learner, "sms:+15559990001")
-    make_circle("Poetry", datetime(2026, 12, 3, 10, 0), learner, "sms:+15559990002")
-    amina = sms_user("+254711000001")
-    says_at(amina, "2026-11-25T08:00:00+00:00", "yes", run_jobs)
-    says_at(amina, "2026-11-25T08:01:00+00:00", "1", run_jobs)
+    amina = in_python_and_poetry_having_said_yes_to_python(sms_user, run_jobs)
     asked = says_at(amina, "2026-11-25T09:00:00+00:00", "NEXT", run_jobs)
     assert asked.endswith(
         "Poetry: Thu 3 Dec, 10:00 at Poetry Library. Reply YES or NO to let us know."
