@@ -29,6 +29,17 @@ class Settings(BaseSettings):
     twilio_whatsapp_from: str = ""
     twilio_api_base_url: str = ""
     twilio_whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+    # Quick replies inside WhatsApp's 24-hour window: a Content SID (twilio/quick-reply) by the
+    # number of buttons, "2" and "3" (WhatsApp allows three in session). Without one, plain text.
+    twilio_whatsapp_quick_replies: dict[str, str] = Field(default_factory=dict)
+
+    # Africa's Talking: two-way SMS on a Kenyan shortcode (bot/channels/africastalking.py).
+    africastalking_username: str = ""
+    africastalking_api_key: str = ""
+    africastalking_shortcode: str = ""
+    africastalking_api_base_url: str = "https://api.africastalking.com"
+    africastalking_webhook_secret: str = ""  # in the callback URLs: its callbacks are unsigned
+    africastalking_rate_per_second: float = 10.0
 
     telegram_bot_token: str = ""
     telegram_bot_username: str = ""
@@ -44,11 +55,19 @@ class Settings(BaseSettings):
     max_send_attempts: int = 6
     dialog_expiry_hours: int = 24
     default_language: str = "en"
+    # The language a new number hears first, by its country (ISO code, e.g. {"KE": "sw"}), when
+    # its first message does not show which language the person writes in.
+    country_languages: dict[str, str] = Field(default_factory=dict)
     # Off: only members of a team may create circles (NEW explains how to get an invite code).
     allow_teamless_facilitators: bool = False
     default_timezone: str = "UTC"  # for circles created without a team
 
-    @field_validator("twilio_whatsapp_templates", mode="before")
+    @field_validator(
+        "twilio_whatsapp_templates",
+        "twilio_whatsapp_quick_replies",
+        "country_languages",
+        mode="before",
+    )
     @classmethod
     def _templates_from_json(cls, value: object) -> object:
         if isinstance(value, str):

@@ -53,13 +53,25 @@ class Context:
         """Reply with the catalog text `key` in the person's language, where they wrote from."""
         return self.send(t(key, self.language, **values))
 
-    def send(self, body: str, *, purpose: str = "reply", media: list | None = None) -> Message:
-        """Reply with text already in the person's language (`media`: a chart to draw)."""
+    def send(
+        self,
+        body: str,
+        *,
+        purpose: str = "reply",
+        media: list | None = None,
+        buttons: dict | None = None,
+    ) -> Message:
+        """Reply with text already in the person's language (`media`: a chart to draw;
+        `buttons`: answers to tap, in a direct chat)."""
         if self.group is not None:
-            reply = outbox.to_group(self.session, self.group, body, purpose=purpose, media=media)
+            # In a forum, the answer goes to the topic the command was posted in.
+            reply = outbox.to_group(
+                self.session, self.group, body, purpose=purpose, media=media,
+                thread_id=self.message.thread_id,
+            )  # fmt: skip
         else:
             reply = outbox.to_contact(
-                self.session, self.contact, body, purpose=purpose, media=media
+                self.session, self.contact, body, purpose=purpose, media=media, buttons=buttons
             )
         self.replies.append(reply)
         return reply

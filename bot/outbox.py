@@ -94,9 +94,13 @@ def to_contact(
     dedupe_key: str | None = None,
     queue_name: str = queue.HIGH,
     media: list | None = None,
+    buttons: dict | None = None,
 ) -> Message:
-    """Queue a message to a contact; it is sent once the transaction commits."""
-    message = Message(contact_id=contact.id, channel=contact.channel, media=media or [])
+    """Queue a message to a contact (`buttons`: answers to tap); it is sent once the transaction
+    commits."""
+    message = Message(
+        contact_id=contact.id, channel=contact.channel, media=media or [], buttons=buttons
+    )
     return _queue(session, message, body, purpose, dedupe_key, queue_name)
 
 
@@ -109,10 +113,13 @@ def to_group(
     dedupe_key: str | None = None,
     queue_name: str = queue.HIGH,
     media: list | None = None,
+    thread_id: int | None = None,
 ) -> Message:
-    """Queue a message to a group chat (`media` may hold a chart to draw); it is sent once the
-    transaction commits."""
-    message = Message(group_chat_id=group.id, channel=group.channel, media=media or [])
+    """Queue a message to a group chat (`media` may hold a chart to draw; `thread_id` a forum
+    topic); it is sent once the transaction commits."""
+    message = Message(
+        group_chat_id=group.id, channel=group.channel, media=media or [], thread_id=thread_id
+    )
     return _queue(session, message, body, purpose, dedupe_key, queue_name)
 
 
@@ -146,7 +153,14 @@ def queue_once(session: Session, rows: list[dict], *, queue_name: str = queue.LO
         return []
     at = now()
     values = [
-        {"direction": OUT, "status": QUEUED, "created_at": at, "attempts": 0, "media": []}
+        {
+            "direction": OUT,
+            "status": QUEUED,
+            "created_at": at,
+            "attempts": 0,
+            "media": [],
+            "buttons": None,
+        }  # fmt: skip
         | row
         | ({"body": sms_body(row["body"])} if row.get("channel") == SMS else {})
         for row in rows

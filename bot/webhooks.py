@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import select
 
-from bot import queue
+from bot import languages, queue
 from bot.channels import telegram, twilio
 from bot.channels.base import ChatEvent, Inbound
 from bot.clock import now
@@ -130,7 +130,12 @@ def record(inbound: Inbound) -> int | None:
         ).scalar()
         if contact_id is None:
             contact_id = new_contact_id(
-                connection, inbound.channel, inbound.address, _language(inbound)
+                connection,
+                inbound.channel,
+                inbound.address,
+                languages.first_language(
+                    inbound.channel, inbound.address, inbound.text, inbound.language_hint
+                ),
             )
         group_id = _group(connection, inbound) if inbound.chat_id else None
         stored = _insert_once(
@@ -143,6 +148,8 @@ def record(inbound: Inbound) -> int | None:
             provider_id=inbound.provider_id,
             status=RECEIVED,
             created_at=inbound.received_at,
+            reply_to_id=inbound.reply_to,
+            thread_id=inbound.thread_id,
         )
         if not stored:
             return None
@@ -160,7 +167,7 @@ _TOUCH_CONTACT = (
 )
 _MESSAGE_DEFAULTS = {
     "direction": IN, "purpose": "reply", "attempts": 0, "media": [], "contact_id": None,
-    "group_chat_id": None, "handled_at": None,
+    "group_chat_id": None, "handled_at": None, "reply_to_id": None, "thread_id": None,
 }  # fmt: skip
 
 
@@ -189,11 +196,6 @@ def _clean(text: str) -> str:
     """Text the database can store: no NUL (PostgreSQL refuses it) and no lone surrogates
     (JSON can carry them, UTF-8 cannot); no person types either."""
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-
-
-def _language(inbound: Inbound) -> str | None:
-    hint = (inbound.language_hint or "")[:2].lower()
-    return hint if hint in ("en", "sw") else None
 
 
 def _group(connection: Connection, inbound: Inbound) -> int:

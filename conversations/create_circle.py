@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,15 +14,20 @@ from conversations.engine import Done, Flow, Next, Reask, Step, Stop
 from conversations.parsers import (
     choice,
     date_time,
-    number,
+    duration_minutes,
+    limit,
     or_default,
     text,
-    yes_no,
+    weeks,
+    yes_no_or_line,
 )
 from models.circles import create_circle
 from models.teams import Team
 
 EARLIEST_HOUR, LATEST_HOUR = 6, 22  # a circle meeting outside these hours is likely a slip
+# Set when the facilitator picks a summary line to change: from then on each answer goes
+# straight back to the summary, not on through the questions that follow it.
+EDITING = "_editing"
 
 
 def name_or_course(data: dict, name):
@@ -40,23 +46,57 @@ def pick_team(data: dict, index: int):
     return Next(data=data["teams"][index])
 
 
-def confirm(data: dict, yes: bool):
-    return Done() if yes else Stop("new.cancelled")
+def confirm(data: dict, answer: bool | str):
+    """YES creates the circle, NO discards it, a line's number asks that one question again."""
+    if answer is True:
+        return Done()
+    if answer is False:
+        return Stop("new.cancelled")
+    return Next(step=answer, data={EDITING: True})
+
+
+def back_to_summary(steps: list[Step]) -> list[Step]:
+    """Send each answer given while changing a summary line straight back to the summary."""
+
+    def returning(step: Step):
+        def then(data: dict, value):
+            went_on = step.then(data, value) if step.then else Next(data={step.name: value})
+            if data.get(EDITING) and isinstance(went_on, Next) and went_on.step is None:
+                return Next(step="confirm", data=went_on.data)
+            return went_on
+
+        return then
+
+    return [replace(step, then=returning(step)) for step in steps]
+
+
+def summary_lines(data: dict) -> list[tuple[str, str]]:
+    """The summary's lines, each with the step that changes it; the course only if not the name."""
+    language = data.get("language", "en")
+    first = datetime.fromisoformat(data["first"]).replace(tzinfo=ZoneInfo(data["timezone"]))
+    when = day_time(first, data["timezone"], language)
+    most = data["limit"] or t("new.no_limit", language)
+    course = [("course", t("new.line_course", language, course=data["course"]))]
+    return [
+        ("name", data["name"]),
+        *(course if data["course"] != data["name"] else []),
+        ("venue", data["venue"]),
+        ("city", data["city"]),
+        ("first", t("new.line_first", language, when=when)),
+        ("weeks", t("new.line_weeks", language, weeks=data["weeks"])),
+        ("duration", t("new.line_duration", language, duration=data["duration"])),
+        ("limit", t("new.line_limit", language, limit=most)),
+    ]
 
 
 def summary_values(data: dict) -> dict:
-    first = datetime.fromisoformat(data["first"]).replace(tzinfo=ZoneInfo(data["timezone"]))
-    language = data.get("language", "en")
-    return {
-        "name": data["name"],
-        "course": data["course"],
-        "venue": data["venue"],
-        "city": data["city"],
-        "when": day_time(first, data["timezone"], language),
-        "weeks": data["weeks"],
-        "duration": data["duration"],
-        "limit": data["limit"] or t("new.no_limit", language),
-    }
+    numbered = [f"{n}) {line}" for n, (_, line) in enumerate(summary_lines(data), start=1)]
+    return {"lines": "\n".join(numbered)}
+
+
+def summary_answer(data: dict):
+    """YES, NO, or the number of a summary line (its value is the step that asks it)."""
+    return yes_no_or_line([step for step, _ in summary_lines(data)])
 
 
 def finish(ctx: Context, data: dict) -> None:
@@ -94,20 +134,23 @@ def share_line(code: str, language: str) -> str:
 FLOW = Flow(
     "create_circle",
     steps=[
-        Step("team", ask="new.ask_team",
-             expect_from=lambda data: choice([team["team"] for team in data["teams"]]),
-             ask_values=lambda data: {"choices": data["choices"]}, then=pick_team,
-             skip=lambda data: "team_id" in data or not data.get("teams")),
-        Step("course", ask="new.ask_course", expect=text(max_len=200)),
-        Step("name", ask="new.ask_name", expect=or_default(text(max_len=120), None),
-             ask_values=lambda data: {"course": data["course"]}, then=name_or_course),
-        Step("venue", ask="new.ask_venue", expect=text(max_len=200)),
-        Step("city", ask="new.ask_city", expect=text(max_len=100)),
-        Step("first", ask="new.ask_first", expect=date_time(), then=first_meeting),
-        Step("weeks", ask="new.ask_weeks", expect=or_default(number(1, 52), 6)),
-        Step("duration", ask="new.ask_duration", expect=or_default(number(15, 600), 90)),
-        Step("limit", ask="new.ask_limit", expect=or_default(number(1, 1000), None)),
-        Step("confirm", ask="new.summary", expect=yes_no(), ask_values=summary_values,
+        *back_to_summary([
+            Step("team", ask="new.ask_team",
+                 expect_from=lambda data: choice([team["team"] for team in data["teams"]]),
+                 ask_values=lambda data: {"choices": data["choices"]}, then=pick_team,
+                 skip=lambda data: "team_id" in data or not data.get("teams")),
+            Step("course", ask="new.ask_course", expect=text(max_len=200)),
+            Step("name", ask="new.ask_name", expect=or_default(text(max_len=120), None),
+                 ask_values=lambda data: {"course": data["course"]}, then=name_or_course),
+            Step("venue", ask="new.ask_venue", expect=text(max_len=200)),
+            Step("city", ask="new.ask_city", expect=text(max_len=100)),
+            Step("first", ask="new.ask_first", expect=date_time(), then=first_meeting),
+            Step("weeks", ask="new.ask_weeks", expect=or_default(weeks(1, 52), 6)),
+            Step("duration", ask="new.ask_duration",
+                 expect=or_default(duration_minutes(15, 600), 90)),
+            Step("limit", ask="new.ask_limit", expect=limit(1, 1000)),
+        ]),
+        Step("confirm", ask="new.summary", expect_from=summary_answer, ask_values=summary_values,
              then=confirm),
     ],
     finish=finish,

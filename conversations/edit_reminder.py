@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.sms import segments
-from conversations.engine import Done, Flow, Next, Step, Stop, which
+from bot.sms import segments, to_gsm7
+from conversations.engine import Done, Flow, Next, Step, Stop
 from conversations.parsers import text, yes_no
+from conversations.reschedule import which_meeting
+from jobs.reminders import framed
 from models.circles import Meeting
 
 
-def pick(data: dict, index: int):
-    return Next(data=data["options"][index])
-
-
 def new_text(data: dict, body: str):
-    """Store the text; a text that costs more than one SMS is confirmed first."""
-    cost = segments(f"{body} {data['rsvp_line']}")
+    """Store the text; one that makes the reminder (the line naming the meeting, the text, the
+    RSVP line) cost more than one SMS is confirmed first."""
+    cost = segments(to_gsm7(framed(data["header"], body, data["rsvp_line"])))
     if cost > 1:
         return Next(data={"text": body, "segments": cost})
     return Done({"text": body})
@@ -39,9 +38,9 @@ def finish(ctx: Context, data: dict) -> None:
 FLOW = Flow(
     "edit_reminder",
     steps=[
-        which("edit.which", then=pick, skip=lambda data: "meeting_id" in data),
+        which_meeting("edit.which", "edit.more", "circle", lambda ctx, option: option),
         Step("text", ask="edit.ask_text", expect=text(max_len=1000), then=new_text,
-             ask_values=lambda data: {"rsvp_line": data["rsvp_line"]}),
+             ask_values=lambda data: {"header": data["header"], "rsvp_line": data["rsvp_line"]}),
         Step("long", ask="edit.long", expect=yes_no(), then=keep_long,
              ask_values=lambda data: {"segments": data["segments"]}),
     ],

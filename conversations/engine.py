@@ -11,10 +11,14 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot import buttons
+from bot.channels.base import SMS
 from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
-from conversations.parsers import ParseContext, Parsed, choice
+from bot.outbox import sms_body
+from bot.sms import segments
+from conversations.parsers import Choice, Confirmation, ParseContext, Parsed, YesNo, choice
 from handlers.words import split_command
 from models.conversation import ACTIVE, Conversation
 
@@ -154,14 +158,16 @@ def start(ctx: Context, flow_name: str, data: Mapping[str, Any] | None = None) -
     }  # fmt: skip
     try:
         with ctx.session.begin_nested():
-            ctx.session.add(Conversation(**values))
+            conversation = Conversation(**values)
+            ctx.session.add(conversation)
     except IntegrityError:
         # Tick began a dialog with this person a moment ago (a reflection prompt): what they
         # asked for themselves comes first.
         end(ctx, status="replaced")
-        ctx.session.add(Conversation(**values))
+        conversation = Conversation(**values)
+        ctx.session.add(conversation)
         ctx.session.flush()
-    _ask(ctx, first, data)
+    _ask(ctx, conversation, first, data)
 
 
 def open_step(flow: Flow, step: Step | None, data: dict) -> Step | None:
@@ -266,7 +272,7 @@ def _apply(
     conversation.step = following.name
     conversation.reasks = 0
     _save(ctx, conversation)
-    _ask(ctx, following, data)
+    _ask(ctx, conversation, following, data)
 
 
 def _back(ctx: Context, flow: Flow, conversation: Conversation) -> None:
@@ -274,14 +280,14 @@ def _back(ctx: Context, flow: Flow, conversation: Conversation) -> None:
     history = list(conversation.data.get("_history", []))
     if not history:
         ctx.say("dialog.no_back")
-        _ask(ctx, flow.step(conversation.step), conversation.data)
+        _ask(ctx, conversation, flow.step(conversation.step), conversation.data)
         return
     previous = history.pop()
     conversation.data = {**conversation.data, "_history": history}
     conversation.step = previous
     conversation.reasks = 0
     _save(ctx, conversation)
-    _ask(ctx, flow.step(previous), conversation.data)
+    _ask(ctx, conversation, flow.step(previous), conversation.data)
 
 
 def _reask(
@@ -296,8 +302,13 @@ def _reask(
     _save(ctx, conversation)
     lines = [t(hint, ctx.language, **values), question(step, conversation.data, ctx.language)]
     if conversation.reasks > REASKS_BEFORE_EXIT_HINT:
-        lines.append(t("dialog.exit_hint", ctx.language))
-    ctx.send("\n".join(lines))
+        with_exit = [*lines, t("dialog.exit_hint", ctx.language)]
+        longer = segments(sms_body("\n".join(with_exit))) > segments(sms_body("\n".join(lines)))
+        # On SMS the way out is worth saying only while it costs no second part.
+        if ctx.contact.channel != SMS or not longer:
+            lines = with_exit
+    tap = buttons_for(step, conversation.data, ctx.language, conversation.id)
+    ctx.send("\n".join(lines), buttons=tap)
 
 
 def _save(ctx: Context, conversation: Conversation) -> None:
@@ -315,8 +326,36 @@ def question(step: Step, data: Mapping[str, Any], language: str) -> str:
     return t(step.ask, language, **values)
 
 
-def _ask(ctx: Context, step: Step, data: Mapping[str, Any]) -> None:
-    ctx.send(question(step, data, ctx.language))
+def _ask(ctx: Context, conversation: Conversation, step: Step, data: Mapping[str, Any]) -> None:
+    ctx.send(
+        question(step, data, ctx.language),
+        buttons=buttons_for(step, data, ctx.language, conversation.id),
+    )
+
+
+def buttons_for(
+    step: Step, data: Mapping[str, Any], language: str, conversation_id: int
+) -> dict | None:
+    """The answers to tap for this question, marked with the dialog and step they answer."""
+    parser = step.parser(dict(data))
+    if isinstance(parser, YesNo | Confirmation):
+        spec = buttons.yes_no(language)
+    elif isinstance(parser, Choice) and not callable(parser.options):
+        spec = buttons.numbered(parser.options)
+    else:
+        spec = None
+    return spec and spec | {"conversation": conversation_id, "step": step.name}
+
+
+def awaits(ctx: Context, question: Mapping[str, Any] | None) -> bool:
+    """Whether the contact's dialog still waits for the answer to this (tapped) question."""
+    conversation = active(ctx.session, ctx.contact.id, ctx.now)
+    return (
+        conversation is not None
+        and bool(question)
+        and question.get("conversation") == conversation.id
+        and question.get("step") == conversation.step
+    )
 
 
 def expire_idle(session: Session, at: datetime) -> int:

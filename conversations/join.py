@@ -10,7 +10,14 @@ from conversations.engine import Done, Flow, Next, Step, Stop
 from conversations.parsers import confirmation, text
 from handlers.join import WORDS, find_circle, normalize_code, refusal_for
 from handlers.notify import tell_facilitators
-from models.circles import SCHEDULED, Circle, Meeting, Signup, learner_counts
+from models.circles import (
+    SCHEDULED,
+    Circle,
+    Meeting,
+    Signup,
+    forget_answers_to_come,
+    learner_counts,
+)
 
 
 def check_code(ctx: Context, data: dict, answer: str):
@@ -45,6 +52,8 @@ def finish(ctx: Context, data: dict) -> None:
     ).first()
     if signup is None:
         signup = Signup(circle_id=circle.id, person_id=ctx.person.id)
+    elif signup.left_at is not None:
+        forget_answers_to_come(ctx.session, signup, ctx.now)
     signup.contact_id, signup.goal = ctx.contact.id, data["goal"]
     signup.joined_at, signup.left_at = ctx.now, None
     ctx.session.add(signup)

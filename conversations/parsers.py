@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,9 @@ HINT_NEED_TIME = "parse.need_time"
 HINT_DATE_PAST = "parse.date_past"
 HINT_TEXT_EMPTY = "parse.text_empty"
 HINT_TEXT_TOO_LONG = "parse.text_too_long"
+HINT_DURATION = "parse.duration"
+HINT_DURATION_RANGE = "parse.duration_range"
+HINT_YES_NO_LINE = "parse.yes_no_line"
 
 HINT_KEYS = (
     HINT_YES_NO,
@@ -48,6 +52,9 @@ HINT_KEYS = (
     HINT_DATE_PAST,
     HINT_TEXT_EMPTY,
     HINT_TEXT_TOO_LONG,
+    HINT_DURATION,
+    HINT_DURATION_RANGE,
+    HINT_YES_NO_LINE,
 )
 
 
@@ -608,6 +615,165 @@ def choice(options: Options) -> Choice:
     return Choice(options if callable(options) else tuple(options))
 
 
+# --- a summary to confirm or change ---------------------------------------------------------
+
+_LINE_NUMBER = re.compile(
+    r"^(?:(?:change|edit|fix|badilisha|rekebisha)\s+)?"
+    r"(?:(?:line|mstari|number|namba|nambari|no\.?|#)\s*)?(\d+)\s*[.)]?$"
+)
+
+
+@dataclass(frozen=True)
+class YesNoOrLine(YesNo):
+    """Accept a yes or a no, or the number of a summary line to change: what that line stands for
+    in ``lines``."""
+
+    lines: tuple[Any, ...] = ()
+
+    def parse(self, text: str, ctx: ParseContext) -> Parsed:
+        """Parse the reply to a numbered summary: YES, NO, or a line's number."""
+        folded = _fold(text).strip(" .!")
+        match = _LINE_NUMBER.match(folded)
+        line = int(match.group(1)) if match else _words_to_int(_words(folded))
+        if line is not None:
+            if 1 <= line <= len(self.lines):
+                return accept(self.lines[line - 1])
+            return refuse(HINT_YES_NO_LINE, count=len(self.lines))
+        # "Yes 2", "3 and 5": a yes/no beside a number, or two numbers, could mean either.
+        if any(ch.isdigit() for ch in folded):
+            return refuse(HINT_YES_NO_LINE, count=len(self.lines))
+        answer = parse_yes_no(text)
+        if answer is None:
+            return refuse(HINT_YES_NO_LINE, count=len(self.lines))
+        return accept(answer)
+
+
+def yes_no_or_line(lines: Sequence[Any]) -> YesNoOrLine:
+    """Expect YES, NO, or the number of one of ``lines`` (its value is that line)."""
+    return YesNoOrLine(lines=tuple(lines))
+
+
+# --- lengths and counts ---------------------------------------------------------------------
+
+_HOUR_WORDS = frozenset(("h", "hr", "hrs", "hour", "hours", "saa", "masaa", "lisaa"))
+_MINUTE_WORDS = frozenset(("m", "min", "mins", "minute", "minutes", "dk", "dak", "dakika"))
+# Hours agree with "masaa" in Swahili: "masaa mawili" is two hours, "lisaa limoja" one.
+_HOUR_COUNTS = {"limoja": 1, "mawili": 2, "matatu": 3, "manne": 4, "matano": 5}
+_DURATION_MARKS = {
+    "half": "½", "nusu": "½", "quarter": "¼", "robo": "¼", "and": "+", "na": "+", "&": "+",
+    "kasoro": "-",
+}  # fmt: skip
+_DURATION_FILLERS = frozenset((
+    "each", "per", "every", "meeting", "meetings", "session", "sessions", "kila", "mkutano",
+    "about", "around", "roughly", "approximately", "approx", "takriban", "only", "just", "tu",
+    "for", "kwa", "long",
+))  # fmt: skip
+_DURATION_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+|[^\w\s]")
+# Each shape a length is said in (N a number, h hours, m minutes, ½ half, ¼ quarter, + and,
+# - less), English order first ("1 hour 30"), then Swahili, the unit before the number.
+_DURATION_SHAPES: list[tuple[re.Pattern[str], Callable[[list[Fraction]], Fraction | None]]] = [
+    (re.compile(r"Nm|mN"), lambda n: n[0]),
+    (re.compile(r"Nh|hN"), lambda n: 60 * n[0]),
+    (re.compile(r"Nh\+?Nm?|hN\+?mN"), lambda n: 60 * n[0] + n[1] if n[1] < 60 else None),
+    (re.compile(r"N\+½h|Nh\+½|hN\+½"), lambda n: 60 * n[0] + 30),
+    (re.compile(r"hN\+¼"), lambda n: 60 * n[0] + 15),
+    (re.compile(r"hN-¼"), lambda n: 60 * n[0] - 15),
+    (re.compile(r"½Nh"), lambda n: Fraction(30) if n[0] == 1 else None),  # half an hour
+    (re.compile(r"½h"), lambda n: Fraction(30)),
+]
+
+
+def _duration_tokens(text: str) -> tuple[str, list[Fraction]] | None:
+    """Spell a reply as a shape ("Nh+½") and its numbers, or None if a word is not a length."""
+    folded = re.sub(r"(\d),(\d)", r"\1.\2", _fold(text))  # "1,5 hours" is one and a half
+    folded = re.sub(r"(?<=[^\W\d_])-(?=[^\W\d_])", " ", folded)  # "forty-five"
+    tokens = [tok for tok in _DURATION_TOKEN.findall(folded) if tok not in ".,!"]
+    shape, numbers, i = "", [], 0
+    while i < len(tokens):
+        token, following = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token[0].isdigit():
+            shape, i = shape + "N", i + 1
+            numbers.append(Fraction(token))
+            continue
+        for size in (3, 2, 1):  # "kumi na tano", "forty five", "two"
+            spelled = _words_to_int(tokens[i : i + size])
+            if spelled is None and size == 1:
+                spelled = _HOUR_COUNTS.get(token)
+            if spelled is not None:
+                shape, i = shape + "N", i + size
+                numbers.append(Fraction(spelled))
+                break
+        else:
+            if token in ("a", "an") and (following in _HOUR_WORDS | _MINUTE_WORDS):
+                shape += "N"  # "an hour"
+                numbers.append(Fraction(1))
+            elif token == "kasorobo":
+                shape += "-¼"
+            elif token in _HOUR_WORDS:
+                shape += "h"
+            elif token in _MINUTE_WORDS:
+                shape += "m"
+            elif token in _DURATION_MARKS:
+                shape += _DURATION_MARKS[token]
+            elif not (token in _DURATION_FILLERS or token in ("a", "an") and following):
+                return None
+            i += 1
+    return shape, numbers
+
+
+@dataclass(frozen=True)
+class DurationMinutes(Parser):
+    """Accept a length of time in minutes or hours; return whole minutes between lo and hi."""
+
+    lo: int
+    hi: int
+
+    def parse(self, text: str, ctx: ParseContext) -> Parsed:
+        """Parse how long something lasts: '90', '90 min', '2 hours', 'saa mbili', 'dakika 90'."""
+        read = _duration_tokens(text)
+        if read is None:
+            return refuse(HINT_DURATION)
+        shape, numbers = read
+        if shape == "N":
+            # A bare number is minutes, as asked; one too small for minutes may mean hours.
+            if numbers[0].denominator != 1 or numbers[0] < self.lo:
+                return refuse(HINT_DURATION)
+            minutes: Fraction | None = numbers[0]
+        else:
+            said = [how for pattern, how in _DURATION_SHAPES if pattern.fullmatch(shape)]
+            minutes = said[0](numbers) if said else None
+        if minutes is None or minutes.denominator != 1:
+            return refuse(HINT_DURATION)
+        if not self.lo <= minutes <= self.hi:
+            return refuse(HINT_DURATION_RANGE, lo=self.lo, hi=self.hi)
+        return accept(int(minutes))
+
+
+def duration_minutes(lo: int, hi: int) -> DurationMinutes:
+    """Expect a length in minutes or hours: '90', '2 hours', '1.5 hrs', 'saa mbili', 'dakika 90'."""
+    return DurationMinutes(lo, hi)
+
+
+# "For 8 weeks", "wiki nane": the unit and its preposition say nothing the question did not.
+_WEEK_WORDS = re.compile(r"\b(?:weeks?|wks?|wiki|for|kwa)\b")
+
+
+@dataclass(frozen=True)
+class Weeks(Parser):
+    """Accept a number of weeks, with or without the word: '8', '8 weeks', 'wiki nane'."""
+
+    inner: Number
+
+    def parse(self, text: str, ctx: ParseContext) -> Parsed:
+        """Parse a number of weeks."""
+        return self.inner.parse(_WEEK_WORDS.sub(" ", _fold(text)), ctx)
+
+
+def weeks(lo: int, hi: int) -> Weeks:
+    """Expect a whole number of weeks in [lo, hi]: '8', 'eight weeks', 'wiki 8', 'wiki nane'."""
+    return Weeks(Number(lo, hi))
+
+
 # --- dates and times ------------------------------------------------------------------------
 
 # Swahili hours are counted from sunrise: "saa moja" (hour one) is 7 o'clock, "saa kumi na
@@ -859,3 +1025,16 @@ class OrDefault(Parser):
 def or_default(parser: Parser, default: Any, words: Sequence[str] = DEFAULT_WORDS) -> OrDefault:
     """Expect what ``parser`` expects, or OK / SAWA / SKIP (or ``words``) for ``default``."""
     return OrDefault(parser, default, frozenset(words))
+
+
+# Ways to say a question's limit does not apply: "Is there a limit on learners?" "No limit."
+NO_LIMIT_WORDS = frozenset({
+    "no", "nope", "hapana", "none", "no limit", "no limits", "nolimit", "unlimited",
+    "limitless", "no max", "no maximum", "hakuna", "hakuna kikomo", "hamna", "hamna kikomo",
+    "bila kikomo", "hakuna limit", "bila limit",
+})  # fmt: skip
+
+
+def limit(lo: int, hi: int) -> OrDefault:
+    """Expect a largest number in [lo, hi], or NO LIMIT / HAKUNA / SKIP for none (value None)."""
+    return or_default(number(lo, hi), None, DEFAULT_WORDS | NO_LIMIT_WORDS)

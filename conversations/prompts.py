@@ -117,7 +117,7 @@ def start_free(session: Session, at: datetime, queued: Counter) -> None:
         return
     # One active dialog per contact (a partial unique index): someone who began a dialog of
     # their own a moment ago keeps it, and their prompt waits again.
-    began = set(
+    began = dict(
         session.execute(
             _insert(session)(Conversation)
             .values([
@@ -128,8 +128,8 @@ def start_free(session: Session, at: datetime, queued: Counter) -> None:
             ])
             .on_conflict_do_nothing(index_elements=["contact_id"],
                                     index_where=text("status = 'active'"))
-            .returning(Conversation.contact_id)
-        ).scalars()
+            .returning(Conversation.contact_id, Conversation.id)
+        ).all()
     )  # fmt: skip
     busy = [row.id for contact_id, (row, _, _) in starts.items() if contact_id not in began]
     if busy:
@@ -137,11 +137,12 @@ def start_free(session: Session, at: datetime, queued: Counter) -> None:
             update(PendingDialog).where(PendingDialog.id.in_(busy)).values(started_at=None)
         )
     messages = []
-    for contact_id in began:
+    for contact_id, conversation_id in began.items():
         row, flow, step = starts[contact_id]
         messages.append({
             "channel": row.channel, "contact_id": contact_id, "purpose": flow.name,
             "body": engine.question(step, row.data, row.language),
+            "buttons": engine.buttons_for(step, row.data, row.language, conversation_id),
             "dedupe_key": f"dialog:{row.id}",
         })  # fmt: skip
         queued[f"dialog:{flow.name}"] += 1
@@ -180,11 +181,13 @@ def nudge_idle(session: Session, at: datetime, queued: Counter) -> None:
             contact = contacts.get(conversation.contact_id)
             if contact is None:
                 continue
-            asked = engine.question(flow.step(conversation.step), conversation.data,
-                                    contact.language)  # fmt: skip
+            step = flow.step(conversation.step)
+            asked = engine.question(step, conversation.data, contact.language)
             messages.append({
                 "channel": contact.channel, "contact_id": contact.id, "purpose": flow.name,
                 "body": t(flow.nudge, contact.language) + "\n" + asked,
+                "buttons": engine.buttons_for(step, conversation.data, contact.language,
+                                              conversation.id),
                 "dedupe_key": f"nudge:{conversation.id}",
             })  # fmt: skip
         outbox.queue_once(session, messages, queue_name=queue.LOW)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from bot.channels.base import TELEGRAM
+from bot.channels.base import SMS, TELEGRAM
 from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
@@ -251,6 +251,8 @@ def reminder_preview(ctx: Context, rest: str) -> None:
 
 def edit_reminder(ctx: Context, rest: str) -> None:
     """EDIT: write the text of the next reminder (asking which circle if several)."""
+    from jobs.reminders import reminder_header
+
     pending = pending_reminders(ctx)
     if not pending:
         ctx.say("edit.nothing")
@@ -259,15 +261,19 @@ def edit_reminder(ctx: Context, rest: str) -> None:
         {
             "meeting_id": m.id,
             "circle": f"{c.name} {day_time(m.starts_at, c.timezone, ctx.language)}",
+            "header": reminder_header(_reminder_row(c, m), ctx.language),
         }
         for c, m in pending
     ]
-    lines = [f"{n}) {o['circle']}" for n, o in enumerate(options, start=1)]
-    data = {"options": options, "choices": "\n".join(lines),
-            "rsvp_line": t("reminder.rsvp", ctx.language)}  # fmt: skip
+    data = _choosing(ctx, options) | {"rsvp_line": t("reminder.rsvp", ctx.language)}
     if len(options) == 1:
         data |= options[0]
     engine.start(ctx, "edit_reminder", data)
+
+
+def _choosing(ctx: Context, options: list[dict]) -> dict:
+    """A dialog's data to choose a meeting from `options`: by SMS, a page at a time."""
+    return {"options": options, "language": ctx.language, "paged": ctx.contact.channel == SMS}
 
 
 def _reminder_row(circle: Circle, meeting: Meeting):
@@ -278,18 +284,16 @@ def _reminder_row(circle: Circle, meeting: Meeting):
                            starts_at=meeting.starts_at, reminder_text=meeting.reminder_text)  # fmt: skip
 
 
-MEETINGS_OFFERED = 6  # the next few meetings across one's circles: enough to choose from by SMS
-
-
 def _meeting_choice(ctx: Context, flow: str) -> None:
     """Start MOVE or CANCEL MEETING with the upcoming meetings of one's circles to choose from."""
+    from conversations.reschedule import chosen
+
     circles = {c.id: c for c in circles_of(ctx.session, ctx.person.id)}
     meetings = ctx.session.exec(
         select(Meeting)
         .where(Meeting.circle_id.in_(list(circles)), Meeting.status == SCHEDULED,
                Meeting.starts_at > ctx.now)
-        .order_by(Meeting.starts_at)
-        .limit(MEETINGS_OFFERED)
+        .order_by(Meeting.starts_at, Meeting.id)
     ).all() if circles else []  # fmt: skip
     if not meetings:
         ctx.say("move.nothing")
@@ -299,10 +303,9 @@ def _meeting_choice(ctx: Context, flow: str) -> None:
         circle = circles[meeting.circle_id]
         label = f"{circle.name}, {day_time(meeting.starts_at, circle.timezone, ctx.language)}"
         options.append({"meeting_id": meeting.id, "label": label, "timezone": circle.timezone})
-    lines = [f"{n}) {o['label']}" for n, o in enumerate(options, start=1)]
-    data = {"options": options, "choices": "\n".join(lines), "language": ctx.language}
+    data = _choosing(ctx, options)
     if len(options) == 1:
-        data |= options[0]
+        data |= chosen(ctx, options[0])
     engine.start(ctx, flow, data)
 
 

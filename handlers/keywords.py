@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from babel.lists import format_list
 from sqlalchemy import update
 from sqlmodel import or_, select
@@ -138,9 +140,14 @@ def route(ctx: Context) -> bool:
     word, rest = split_command(ctx.text)
     # A command's own word is never read as a slip of a keyword (EDIT is not EXIT).
     typos = not any(word in command.words for command in commands.COMMANDS)
-    if matches(word, HELP_WORDS, typos=typos) and not rest:
-        ctx.send(help_text.for_person(ctx))
-        return True
+    if matches(word, HELP_WORDS, typos=typos):
+        # HELP works in a dialog too, with courtesy ("help me", "msaada tafadhali") or a topic;
+        # "help me with Excel" may be an answer ("what do you hope to learn?") and stays one.
+        reply = help_text.for_person(ctx) if _only_courtesy(rest) else None
+        reply = reply or (help_text.for_topic(ctx, rest) if rest else None)
+        if reply:
+            ctx.send(reply)
+            return True
     if matches(word, LANG_WORDS, typos=False):
         change_language(ctx, rest)
         return True
@@ -148,6 +155,13 @@ def route(ctx: Context) -> bool:
         ctx.say("exit.done" if engine.end(ctx, status="exited") else "exit.nothing")
         return True
     return False
+
+
+def _only_courtesy(rest: str) -> bool:
+    """Whether the words after HELP only soften it ("me", "please", "tafadhali")."""
+    from handlers.fallback import COURTESY  # fallback reads HELP_WORDS from here
+
+    return set(re.findall(r"\w+", fold(rest))) <= COURTESY
 
 
 def change_language(ctx: Context, wanted: str) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bot import buttons
 from bot.context import Context
 from bot.i18n import t
 from bot.when import day_time
@@ -222,7 +223,7 @@ def next_meeting(ctx: Context, rest: str) -> None:
     if len(asked) == 1:
         # It asked "Reply YES or NO" about one meeting: an answer, even 👍 or "sawa", is for it,
         # as it would be after that meeting's reminder.
-        reply.meeting_id = asked[0]
+        reply.meeting_id, reply.buttons = asked[0], buttons.yes_no(ctx.language)
         ctx.session.add(reply)
 
 

@@ -11,12 +11,15 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot import outbox, queue
+from bot.channels import telegram
+from bot.channels.base import TELEGRAM
 from bot.clock import now
+from bot.config import get_settings
 from bot.db import session_scope
 from bot.dispatch import dispatch
 from bot.i18n import t
 from jobs import send_message
-from models.message import HANDLED, HANDLING_FAILED, IN, RECEIVED, Message
+from models.message import HANDLED, HANDLING_FAILED, IN, OUT, RECEIVED, Message
 from models.people import Contact, Person
 from models.teams import GroupChat
 
@@ -73,13 +76,31 @@ def _handle(message_id: int) -> None:
             ).rowcount
             if claimed != 1:
                 return
-            dispatch(session, session.get(Message, message_id))
+            message = session.get(Message, message_id)
+            tap = _telegram_tap(session, message)
+            dispatch(session, message)
+        if tap is not None:
+            telegram.acknowledge(*tap, get_settings())
         _send_now(replies)
     except OperationalError:
         raise  # the database is away for a moment: the message stays received; RQ retries
     except Exception as error:
         log.exception("handling message %s failed", message_id)
         _apologize(message_id, error)
+
+
+def _telegram_tap(session, message: Message) -> tuple[str, str | None] | None:
+    """For a Telegram tap: its callback id and the provider id of the question tapped on."""
+    if message.channel != TELEGRAM or not message.provider_id.startswith(telegram.CALLBACK_PREFIX):
+        return None
+    question = session.get(Message, message.reply_to_id) if message.reply_to_id else None
+    # Only the presser's own question loses its keyboard: a forged id must not touch another's.
+    own = question is not None and question.direction == OUT
+    own = own and question.contact_id == message.contact_id
+    return (
+        message.provider_id.removeprefix(telegram.CALLBACK_PREFIX),
+        question.provider_id if own else None,
+    )
 
 
 def _send_now(message_ids: list[int]) -> None:

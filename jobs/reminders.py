@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from bot import outbox, queue
+from bot import buttons, outbox, queue
 from bot.i18n import t
-from bot.when import day_time
+from bot.when import day_time, weekday_time
 from jobs.meetings import claim_due, facilitator_rows
 from models.circles import Meeting, Rsvp, Signup
 from models.people import Contact, Person
@@ -38,15 +38,37 @@ def sweep(session: Session, at: datetime, queued: Counter) -> None:
 
 
 def reminder_text(meeting, language: str) -> str:
-    """The reminder a learner gets: the facilitator's text or ours, then how to RSVP."""
-    body = meeting.reminder_text or t(
+    """The reminder a learner gets: ours, or the facilitator's text under a line naming the
+    circle, day, time and place; then how to RSVP."""
+    rsvp = t("reminder.rsvp", language)
+    if meeting.reminder_text:
+        return framed(reminder_header(meeting, language), meeting.reminder_text, rsvp)
+    body = t(
         "reminder.body",
         language,
         circle=meeting.name,
         when=day_time(meeting.starts_at, meeting.timezone, language),
         venue=meeting.venue,
     )
-    return f"{body} {t('reminder.rsvp', language)}"
+    return f"{body} {rsvp}"
+
+
+def reminder_header(meeting, language: str) -> str:
+    """The line above a facilitator's own text, so that it still says which meeting, where."""
+    # The weekday without the date: the reminder comes within the week before, and the line
+    # leaves room for a short text of the facilitator's in one SMS, in Swahili too.
+    return t(
+        "reminder.header",
+        language,
+        circle=meeting.name,
+        when=weekday_time(meeting.starts_at, meeting.timezone, language),
+        venue=meeting.venue,
+    )
+
+
+def framed(header: str, text: str, rsvp: str) -> str:
+    """A facilitator's own text as learners get it: under its header line, then the RSVP line."""
+    return f"{header}\n{text} {rsvp}"
 
 
 def _learner_reminders(session: Session, meetings: dict) -> list[dict]:
@@ -61,11 +83,13 @@ def _learner_reminders(session: Session, meetings: dict) -> list[dict]:
         )
     ).all()
     texts: dict[tuple[int, str], str] = {}
+    answers: dict[str, dict] = {}  # Yes and No to tap, by language
     rows = []
     for circle_id, contact_id, channel, language in learners:
         meeting = meetings[circle_id]
         if (meeting.id, language) not in texts:
             texts[meeting.id, language] = reminder_text(meeting, language)
+            answers.setdefault(language, buttons.yes_no(language))
         rows.append(
             {
                 "channel": channel,
@@ -73,6 +97,7 @@ def _learner_reminders(session: Session, meetings: dict) -> list[dict]:
                 "meeting_id": meeting.id,
                 "body": texts[meeting.id, language],
                 "purpose": REMINDER,
+                "buttons": answers[language],
                 "dedupe_key": f"reminder:{meeting.id}:{contact_id}",
             }
         )

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
-from bot import clock, outbox, queue, throttle
+from bot import buttons, clock, outbox, queue, throttle
 from bot.channels import sender_for
 from bot.channels.base import SMS, TELEGRAM, WHATSAPP, Outbound, SendResult
 from bot.clock import now
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 WHATSAPP_WINDOW = timedelta(hours=24)
 # WhatsApp refuses template variables with newlines, tabs or more than four spaces in a row.
 _TEMPLATE_WHITESPACE = re.compile(r"\s*\n\s*|\t| {4,}")
+# A quick-reply template's text holds 1,024 characters; a longer question goes as plain text.
+QUICK_REPLY_BODY = 1024
 FIRST_BACKOFF_SECONDS = 15
 MAX_BACKOFF_SECONDS = 30 * 60
 
@@ -133,7 +135,10 @@ def outbound(
     to = group.chat_id if group else contact.address if contact else None
     if to is None:
         return None, "no recipient"
-    template_sid, template_vars = None, {}
+    template_sid, template_vars, taps = None, {}, ()
+    options = buttons.options(message.buttons) if contact is not None else []
+    if message.channel == TELEGRAM and options:
+        taps = tuple((o["label"], buttons.tap_data(message.id, o["answer"])) for o in options)
     if message.channel == WHATSAPP and _outside_window(contact):
         template_sid = settings.twilio_whatsapp_templates.get(message.purpose)
         if template_sid is None:
@@ -142,6 +147,10 @@ def outbound(
             )
         # Our templates carry the whole text as their one variable.
         template_vars = {"1": _TEMPLATE_WHITESPACE.sub(" / ", message.body).strip(" /")}
+    elif message.channel == WHATSAPP and options and len(message.body) <= QUICK_REPLY_BODY:
+        template_sid = settings.twilio_whatsapp_quick_replies.get(str(len(options)))
+        if template_sid:
+            template_vars = quick_reply_variables(message, options)
     callback = None
     if message.channel in (SMS, WHATSAPP):
         # Our id in the URL lets a callback that beats our own record still find the row.
@@ -157,9 +166,21 @@ def outbound(
             template_sid=template_sid,
             template_vars=template_vars,
             status_callback=callback,
+            buttons=taps,
+            thread_id=message.thread_id,
         ),
         None,
     )
+
+
+def quick_reply_variables(message: Message, options: list[dict[str, str]]) -> dict[str, str]:
+    """Fill a quick-reply template: {{1}} the text, then each button's title and id in turn
+    ({{2}} and {{3}} for the first, {{4}} and {{5}} for the second, …)."""
+    variables = {"1": message.body}
+    for n, option in enumerate(options):
+        variables[str(2 + 2 * n)] = buttons.whatsapp_label(option["label"])
+        variables[str(3 + 2 * n)] = buttons.tap_data(message.id, option["answer"])
+    return variables
 
 
 def _outside_window(contact: Contact | None) -> bool:

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Index, UniqueConstraint, func
+from sqlalchemy import Index, UniqueConstraint, delete, func
 from sqlmodel import Field, Session, SQLModel, select
 
 from models.codes import unique_code
@@ -26,8 +26,10 @@ class Circle(SQLModel, table=True):
     city: str = Field(max_length=100)
     timezone: str = Field(max_length=64)
     language: str = Field(default="en", max_length=8)
-    weekday: int  # of the first meeting, as in date.weekday()
-    start_time: time  # local wall-clock time of every meeting
+    # weekday, start_time and first_date: the first scheduled meeting's, in local wall-clock
+    # time, which the weekly ones repeat; they follow a moved or cancelled first meeting.
+    weekday: int  # as in date.weekday()
+    start_time: time
     duration_min: int = 90
     first_date: date
     weeks: int = 6
@@ -109,6 +111,15 @@ class Rsvp(SQLModel, table=True):
     answered_at: datetime = instant(default_now=True)
 
 
+def forget_answers_to_come(session: Session, signup: Signup, at: datetime) -> None:
+    """Drop a rejoining learner's answers for meetings still to come: joining again reuses
+    their signup, and what they said before leaving is no answer now. Past ones stay."""
+    upcoming = select(Meeting.id).where(
+        Meeting.circle_id == signup.circle_id, Meeting.starts_at > at
+    )
+    session.execute(delete(Rsvp).where(Rsvp.signup_id == signup.id, Rsvp.meeting_id.in_(upcoming)))
+
+
 def meeting_times(
     first_date: date, start_time: time, weeks: int, duration_min: int, timezone: str
 ) -> list[tuple[datetime, datetime]]:
@@ -176,14 +187,36 @@ def create_circle(
 
 
 def schedule_reminders(meetings: list[Meeting], lead_hours: int) -> None:
-    """Set each meeting's reminder time: `lead_hours` before it, after the previous one ends."""
-    previous_end = None
-    for meeting in sorted(meetings, key=lambda m: m.starts_at):
-        if meeting.status != "scheduled":
-            continue
-        due = meeting.starts_at - timedelta(hours=lead_hours)
-        meeting.reminder_due_at = max(due, previous_end) if previous_end else due
-        previous_end = meeting.ends_at
+    """Time each reminder still to go: `lead_hours` before its meeting, after earlier ones end."""
+    for meeting in meetings:
+        if meeting.status == SCHEDULED and meeting.reminder_sent_at is None:
+            meeting.reminder_due_at = reminder_due(meetings, meeting, meeting.starts_at, lead_hours)
+
+
+def reminder_due(
+    meetings: list[Meeting], meeting: Meeting, starts_at: datetime, lead_hours: int
+) -> datetime:
+    """When `meeting`'s reminder goes out if it starts at `starts_at`: `lead_hours` before,
+    but never before a meeting of the circle that starts earlier has ended."""
+    due = starts_at - timedelta(hours=lead_hours)
+    # By identity: meetings being created have no ids yet.
+    earlier = [m.ends_at for m in meetings
+               if m is not meeting and m.status == SCHEDULED and m.starts_at < starts_at]  # fmt: skip
+    return max([due, *earlier])
+
+
+def follow_first_meeting(circle: Circle, meetings: list[Meeting]) -> None:
+    """Keep the circle's start on its first scheduled meeting, once that one is moved or called
+    off: the open-circle lists show it to people who may join."""
+    scheduled = [m.starts_at for m in meetings if m.status == SCHEDULED]
+    if not scheduled:
+        return
+    first = min(scheduled).astimezone(ZoneInfo(circle.timezone))
+    circle.first_date, circle.weekday, circle.start_time = (
+        first.date(),
+        first.weekday(),
+        first.time(),
+    )
 
 
 def first_local(circle: Circle) -> datetime:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.columns import instant
@@ -47,6 +47,16 @@ class Message(SQLModel, table=True):
     # The meeting a reminder (or notice) is about: a reply to it is read as that meeting's RSVP.
     meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
     body: str = Field(default="", max_length=20000)
+    # A question's answers to tap (bot.buttons): each channel shows them its own way, or not.
+    buttons: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
+    # A tapped answer: the id of the question it answers, whatever channel it came by. No
+    # foreign key: the id comes from the tap, and a forged one must be stored and refused, not
+    # fail the webhook.
+    reply_to_id: int | None = None
+    # A Telegram forum topic: a reply goes to the topic the person wrote in.
+    thread_id: int | None = Field(default=None, sa_type=BigInteger)
     media: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     template: str | None = Field(default=None, max_length=64)
     purpose: str = Field(default="reply", max_length=32)

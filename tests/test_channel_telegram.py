@@ -111,7 +111,29 @@ UPDATES: list[tuple[str, type | None, dict[str, Any]]] = [
     ),
     ("migrate_from_chat_id", None, {}),
     ("edited_message", None, {}),
-    ("callback_query", None, {}),
+    ("callback_query", None, {}),  # another bot's or an old keyboard's data: not ours
+    (
+        "callback_query_ours",
+        Inbound,
+        {
+            "address": AMINA,
+            "chat_id": None,
+            "text": "YES",
+            "reply_to": 41,
+            "provider_id": "callback:530194733418023188",
+            "language_hint": "sw",
+        },
+    ),
+    (
+        "forum_topic_command",
+        Inbound,
+        {"chat_id": SUPERGROUP, "text": "/week", "thread_id": 85},
+    ),
+    (
+        "supergroup_reply_thread",
+        Inbound,
+        {"chat_id": SUPERGROUP, "text": "/week", "thread_id": None},
+    ),
     (
         "private_photo",
         Inbound,
@@ -416,7 +438,7 @@ def test_webhook_is_registered_with_our_secret_and_updates(
     assert call["params"] == {
         "url": url,
         "secret_token": SECRET,
-        "allowed_updates": ["message", "my_chat_member"],
+        "allowed_updates": ["message", "callback_query", "my_chat_member"],
     }
 
 

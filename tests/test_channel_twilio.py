@@ -91,7 +91,18 @@ INBOUND = [
     ),
     (
         "whatsapp_button",
-        {"channel": "whatsapp", "address": "+254712345678", "text": "Yes, I'll be there"},
+        {
+            "channel": "whatsapp",
+            "address": "+254712345678",
+            "text": "Yes, I'll be there",
+            "reply_to": None,
+        },
+    ),
+    (
+        # A tap on one of our quick replies: the answer and the question it answers, whatever
+        # the button's label says in the person's language.
+        "whatsapp_quick_reply",
+        {"channel": "whatsapp", "text": "YES", "reply_to": 41},
     ),
 ]
 

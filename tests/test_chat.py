@@ -237,3 +237,16 @@ def test_a_send_goes_out_on_the_console_even_when_no_window_can_be_told(settings
         queue.reset()
     assert result.outcome == "sent"
     assert capsys.readouterr().out.endswith("• Hello\n")
+
+
+def test_a_telegram_chat_shows_a_questions_buttons_and_typing_a_label_answers(cli):
+    with time_machine.travel(at(NOW), tick=True):
+        codes = nakuru()
+        result = cli(
+            "chat", "--as", "telegram:6001",
+            input=f"JOIN {codes['join']}\nAnn\nTo learn Python\nYes\n",
+        )  # fmt: skip
+    replies = messages(result.stdout)
+    consent = next(reply for reply in replies if "Do you agree?" in reply)
+    assert consent.endswith("\n[Yes] [No]")
+    assert replies[-1].startswith("You're in ")

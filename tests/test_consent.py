@@ -137,7 +137,6 @@ COMMANDS = {
     "FIND Nairobi": "Nairobi",
     "JOIN QQQQ": "I don't know the code QQQQ",
     "CIRCLES": "JOIN ",
-    "help me": "You can reply:",
     "stop please": "reply HELP",
 }
 
@@ -209,3 +208,19 @@ def test_find_nairobi_at_the_consent_question_searches_and_signs_nobody_up(
     run_jobs()
     assert amina.last_reply() == "No open circles found for Nairobi. Reply CIRCLES to see them all."
     assert not joined()
+
+
+@pytest.mark.parametrize("reply", ["HELP", "help me", "Msaada tafadhali"])
+def test_help_at_the_confirmation_answers_and_the_question_still_waits(
+    at_confirmation, run_jobs, reply
+):
+    flow = FLOWS[0]
+    assert flow.name == "join"
+    person = at_confirmation(flow)
+    person.says(reply)
+    run_jobs()
+    assert person.last_reply().startswith("You can reply:")
+    assert active_dialog(flow.number) == "join"
+    person.says("yes")
+    run_jobs()
+    assert flow.done()

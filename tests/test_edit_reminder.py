@@ -1,4 +1,5 @@
-"""Reminder preview a day ahead, REMINDER and EDIT: the facilitator's own words, for one meeting."""
+"""Reminder preview a day ahead, REMINDER and EDIT: the facilitator's own words, for one meeting,
+under a line that still names the circle, day, time and place."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlmodel import select
 
 from bot.db import session_scope
 from bot.identity import contact_for
+from bot.sms import segments
 from models.circles import Meeting, Signup
 from tests.support import world
 from tests.support.timeline import says_at, tick_at
@@ -44,7 +46,8 @@ def test_edit_replaces_the_text_of_that_meetings_reminder_only(sms_user, run_job
     facilitator, learner = sms_user("+15550000011"), sms_user("+15550000200")
     run_tick("2026-11-28T15:00:00+00:00", run_jobs)
     assert says_at(facilitator, "2026-11-28T16:00:00+00:00", "EDIT", run_jobs) == (
-        "Write the reminder text. We'll add: \"Reply YES if you're coming, NO if not.\""
+        'Write the reminder text. It goes under "Python, Tue 18:00, Nakuru Library:", '
+        "and we'll add: \"Reply YES if you're coming, NO if not.\""
     )
     assert says_at(facilitator, "2026-11-28T16:01:00+00:00",
                    "Python tomorrow 6pm, bring a laptop!", run_jobs) == (
@@ -52,6 +55,7 @@ def test_edit_replaces_the_text_of_that_meetings_reminder_only(sms_user, run_job
     )  # fmt: skip
     run_tick("2026-11-29T15:00:00+00:00", run_jobs)
     assert learner.last_reply() == (
+        "Python, Tue 18:00, Nakuru Library:\n"
         "Python tomorrow 6pm, bring a laptop! Reply YES if you're coming, NO if not."
     )
     run_tick("2026-12-06T15:00:00+00:00", run_jobs)
@@ -91,4 +95,37 @@ def test_a_learner_cannot_edit_a_reminder(sms_user, run_jobs):
     learner = sms_user("+15550000200")
     assert says_at(learner, "2026-11-28T16:00:00+00:00", "EDIT", run_jobs) == (
         "Sorry, you can't do that here."
+    )
+
+
+def test_the_line_naming_the_meeting_counts_toward_the_sms(sms_user, run_jobs):
+    setup()
+    facilitator = sms_user("+15550000011")
+    says_at(facilitator, "2026-11-28T16:00:00+00:00", "EDIT", run_jobs)
+    # With the RSVP line alone this would fit one SMS; with the meeting's line above, not.
+    text = "Bring a laptop if you have one. We start chapter 3 (functions) and try small exercises."
+    reply = says_at(facilitator, "2026-11-28T16:01:00+00:00", text, run_jobs)
+    assert reply.startswith("That needs 2 SMS per learner.")
+    says_at(facilitator, "2026-11-28T16:02:00+00:00", "yes", run_jobs)
+    preview = says_at(facilitator, "2026-11-28T16:03:00+00:00", "REMINDER", run_jobs)
+    assert f'"Python, Tue 18:00, Nakuru Library:\n{text} Reply YES' in preview
+
+
+def test_with_many_circles_the_reminders_to_edit_come_a_page_per_sms(sms_user, run_jobs):
+    with session_scope() as session:
+        team = world.team(session, "Nakuru Libraries", "Africa/Nairobi", "sms:+15550000010")
+        for day, name in enumerate(["Python", "Excel", "Poetry", "Kiswahili", "Chess"], start=1):
+            world.circle(session, team, "sms:+15550000011", datetime(2026, 12, day, 18, 0),
+                         name=name, venue=f"{name} Library")  # fmt: skip
+    facilitator = sms_user("+15550000011")
+    first = says_at(facilitator, "2026-11-25T08:00:00+00:00", "EDIT", run_jobs)
+    assert first.startswith("Which reminder?\n1) Python Tue 1 Dec, 18:00\n")
+    assert "\n+2 more: reply MORE\n" in first and segments(first) == 1
+    second = says_at(facilitator, "2026-11-25T08:01:00+00:00", "MORE", run_jobs)
+    assert second == (
+        "Which reminder?\n4) Kiswahili Fri 4 Dec, 18:00\n5) Chess Sat 5 Dec, 18:00\n"
+        "Reply with the number."
+    )
+    assert says_at(facilitator, "2026-11-25T08:02:00+00:00", "5", run_jobs).startswith(
+        'Write the reminder text. It goes under "Chess, Sat 18:00, Chess Library:"'
     )

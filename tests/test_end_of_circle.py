@@ -20,7 +20,7 @@ FACILITATOR, AMINA, BRIAN, CHEBET, ORGANIZER = "+15550000011", "+15550000101", "
 # Tuesdays 24 Nov, 1 Dec and 8 Dec, 18:00 in Nairobi; the last ends at 16:30 UTC on 8 Dec.
 LAST_END = "2026-12-08T16:30:00+00:00"
 ASK_AMINA = (
-    'Python is over, well done! Your goal was: "learn loops". How far did you get? '
+    'Python is over, well done! How far did you get with "learn loops"? '
     "Reply 1 (not at all) to 5 (all the way)."
 )
 
@@ -105,7 +105,7 @@ def test_learners_are_asked_an_hour_after_the_last_meeting_once_each(
         "Python is over, well done! How much did you get out of it? Reply 1 (little) to 5 (a lot)."
     ]
     assert chebet.replies() == [
-        'Python is over, well done! Your goal was: "build a website". How far did you get? '
+        'Python is over, well done! How far did you get with "build a website"? '
         "Reply 1 (not at all) to 5 (all the way)."
     ]
     # The facilitator's survey waits a day.

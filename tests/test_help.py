@@ -3,15 +3,17 @@ whole list on Telegram, and Swahili command words in Swahili."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
+from bot.clock import now
 from bot.db import session_scope
 from bot.identity import contact_for
 from bot.sms import segments
 from handlers import commands
-from models.circles import Signup
+from models.circles import Circle, Signup
 from tests.support import world
 
 NEWCOMER, LEARNER, FACILITATOR, ORGANIZER = "+15550001", "+15550002", "+15550003", "+15550004"
@@ -137,3 +139,30 @@ def test_swahili_week_line_reads_right_for_any_count(settings, sms_user, run_job
         run_jobs()
     assert organizer.last_reply().endswith(", waliosema ndiyo: 0")
     assert "wamesema" not in organizer.last_reply()
+
+
+def test_help_with_courtesy_inside_a_dialog_is_help_and_the_question_still_waits(
+    sms_user, run_jobs
+):
+    with session_scope() as session:
+        team = world.team(session, "Nakuru", "Africa/Nairobi", f"sms:{ORGANIZER}")
+        first = (now() + timedelta(days=10)).replace(tzinfo=None, hour=18, minute=0)
+        code = world.circle(session, team, f"sms:{FACILITATOR}", first, name="Python").join_code
+    ann = sms_user(NEWCOMER)
+    for text in (f"JOIN {code}", "HELP me"):
+        ann.says(text)
+        run_jobs()
+    assert ann.last_reply().startswith("You can reply:")
+    ann.says("Msaada tafadhali")
+    run_jobs()
+    assert ann.last_reply().startswith("You can reply:")
+    # The name question still waits; "help me with Excel" is an answer, not HELP.
+    for text in ("Ann", "Help me with Excel"):
+        ann.says(text)
+        run_jobs()
+    assert "Do you agree?" in ann.last_reply()
+    ann.says("YES")
+    run_jobs()
+    with session_scope() as session:
+        signup = session.exec(select(Signup).join(Circle)).one()
+        assert signup.goal == "Help me with Excel"

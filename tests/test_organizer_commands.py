@@ -177,3 +177,12 @@ def test_the_invite_code_question_answered_with_team_and_the_code_takes_the_code
         "What's your team's invite code? Your organizer can send it to you."
     ]
     assert ask(newcomer, f"team {code.lower()}", run_jobs) == ["Welcome! What's your name?"]
+
+
+def test_circles_follows_a_moved_meeting(sms_user, run_jobs):
+    setup()
+    ask(sms_user(FACILITATOR), "MOVE", run_jobs)
+    for text in ("1", "Thursday 10 Dec 17:00", "yes"):
+        ask(sms_user(FACILITATOR), text, run_jobs)
+    [circles] = ask(sms_user(ORGANIZER), "CIRCLES", run_jobs)
+    assert circles.endswith("): next Thu 10 Dec, 17:00. Learners: 1.")

@@ -12,14 +12,19 @@ from conversations.parsers import (
     HINT_KEYS,
     ParseContext,
     Parsed,
+    YesNo,
     choice,
     confirmation,
     date_time,
+    duration_minutes,
+    limit,
     number,
     optional,
     parse_yes_no,
     text,
+    weeks,
     yes_no,
+    yes_no_or_line,
 )
 
 NAIROBI = "Africa/Nairobi"
@@ -550,5 +555,103 @@ def test_every_refusal_uses_a_listed_catalog_key():
         date_time()("2025-01-01 10:00", ctx),
         text()("", ctx),
         text(max_len=1)("ab", ctx),
+        duration_minutes(15, 600)("2", ctx),
+        duration_minutes(15, 600)("12 hours", ctx),
+        yes_no_or_line(["name"])("maybe", ctx),
     ]
     assert {parsed.hint for parsed in refusals} == set(HINT_KEYS)
+
+
+# --- lengths, weeks and limits --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "minutes"),
+    [
+        ("90", 90), ("90 min", 90), ("90mins", 90), ("90 minutes.", 90), ("90 min each", 90),
+        ("2 hours", 120), ("2 hrs", 120), ("2h", 120), ("two hours", 120), ("an hour", 60),
+        ("1.5 hours", 90), ("1,5 hours", 90), ("1 hour 30", 90), ("1h30", 90),
+        ("1 hour and 30 minutes", 90), ("an hour and a half", 90), ("one and a half hours", 90),
+        ("half an hour", 30), ("forty-five minutes", 45),
+        # Swahili: the unit comes first, and "saa" counts hours here, not the time of day.
+        ("saa 2", 120), ("saa mbili", 120), ("masaa mawili", 120), ("lisaa limoja", 60),
+        ("dakika 90", 90), ("dakika tisini", 90), ("dakika arobaini na tano", 45),
+        ("saa moja na nusu", 90), ("saa 1 na dakika 30", 90), ("saa mbili kasoro robo", 105),
+        ("nusu saa", 30),
+    ],
+)  # fmt: skip
+def test_meeting_lengths_in_minutes_or_hours_in_both_languages(reply, minutes):
+    assert duration_minutes(15, 600)(reply) == Parsed(ok=True, value=minutes)
+
+
+@pytest.mark.parametrize(
+    "reply", ["2", "1.5", "10", "two", "2-3 hours", "2 or 3 hours", "1:30", "saa 2 usiku",
+              "hours", "1 hour 90", "soon"],
+)  # fmt: skip
+def test_a_length_that_could_mean_two_things_is_not_guessed(reply):
+    # A bare "2" is two minutes or two hours: ask, with an example of both.
+    assert duration_minutes(15, 600)(reply) == Parsed(ok=False, hint="parse.duration")
+
+
+@pytest.mark.parametrize("reply", ["700", "12 hours", "saa kumi na mbili", "dakika 5"])
+def test_a_length_out_of_range_says_the_range_in_minutes(reply):
+    assert duration_minutes(15, 600)(reply) == Parsed(
+        ok=False, hint="parse.duration_range", hint_vars={"lo": 15, "hi": 600}
+    )
+
+
+@pytest.mark.parametrize(
+    "reply", ["8", "8 weeks", "8weeks", "eight weeks", "for 8 weeks", "wiki 8", "wiki nane",
+              "kwa wiki nane"],
+)  # fmt: skip
+def test_weeks_with_or_without_the_word(reply):
+    assert weeks(1, 52)(reply) == Parsed(ok=True, value=8)
+
+
+def test_weeks_still_check_the_range_and_want_a_number():
+    assert weeks(1, 52)("60 weeks").hint == "parse.number_range"
+    assert weeks(1, 52)("wiki").hint == "parse.number"
+    assert weeks(1, 52)("6 or 8 weeks").hint == "parse.number"
+
+
+@pytest.mark.parametrize(
+    "reply", ["no limit", "No limit!", "no-limit", "unlimited", "none", "no", "skip", "ok",
+              "hakuna", "hakuna kikomo", "bila kikomo", "ruka", "sawa", "hapana"],
+)  # fmt: skip
+def test_no_limit_in_the_ways_people_say_it(reply):
+    assert limit(1, 1000)(reply) == Parsed(ok=True, value=None)
+
+
+def test_a_limit_is_still_a_number_in_range():
+    assert limit(1, 1000)("12 learners") == Parsed(ok=True, value=12)
+    assert limit(1, 1000)("0").hint == "parse.number_range"
+    assert limit(1, 1000)("yes").hint == "parse.number"  # yes, but how many?
+
+
+# --- a numbered summary ---------------------------------------------------------------------
+
+LINES = ("name", "venue", "city")
+
+
+@pytest.mark.parametrize(
+    ("reply", "value"),
+    [
+        ("yes", True), ("Ndiyo", True), ("ok", True), ("👍", True), ("no", False),
+        ("hapana", False), ("2", "venue"), ("#2", "venue"), ("2.", "venue"), ("line 2", "venue"),
+        ("mstari 2", "venue"), ("change 3", "city"), ("badilisha 3", "city"), ("no 3", "city"),
+        ("two", "venue"), ("mbili", "venue"), ("1", "name"),
+    ],
+)  # fmt: skip
+def test_a_summary_takes_yes_no_or_a_line_number(reply, value):
+    assert yes_no_or_line(LINES)(reply) == Parsed(ok=True, value=value)
+
+
+@pytest.mark.parametrize("reply", ["4", "0", "yes 2", "2 and 3", "maybe", "sijui"])
+def test_an_unclear_summary_reply_asks_for_yes_no_or_a_line(reply):
+    assert yes_no_or_line(LINES)(reply) == Parsed(
+        ok=False, hint="parse.yes_no_line", hint_vars={"count": 3}
+    )
+
+
+def test_a_numbered_summary_is_still_a_yes_no_question_for_the_buttons():
+    assert isinstance(yes_no_or_line(LINES), YesNo)

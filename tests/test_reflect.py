@@ -193,7 +193,9 @@ def test_a_cancelled_meeting_gets_no_prompt(sms_user, run_jobs):
     facilitator = sms_user(FACILITATOR)
     replies = replies_to(facilitator, "2026-11-25T08:00:00+00:00", run_jobs,
                        "CANCEL MEETING", "1", "yes")  # fmt: skip
-    assert replies[-1] == "Cancelled: Python on Tue 1 Dec, 18:00."
+    assert replies[-1] == (
+        "Cancelled: Python on Tue 1 Dec, 18:00. Nobody has been reminded of it, so no notice goes out."
+    )
     before = len(facilitator.replies())
     assert tick_at(PROMPT_TIME, run_jobs) == {"digest": 1}  # the organizer's, missed on Monday
     assert facilitator.replies()[before:] == []

@@ -137,7 +137,7 @@ def test_stopped_and_departed_learners_get_nothing(sms_user, run_jobs):
         assert session.exec(select(Circle.id)).one() == circle_id
 
 
-def test_a_custom_reminder_replaces_the_text_keeps_the_rsvp_line_and_is_never_cut(
+def test_a_custom_reminder_keeps_the_meeting_line_and_the_rsvp_line_and_is_never_cut(
     sms_user, run_jobs
 ):
     circle_id = circle_with_learners(
@@ -151,7 +151,11 @@ def test_a_custom_reminder_replaces_the_text_keeps_the_rsvp_line_and_is_never_cu
         meeting.reminder_text = custom.strip()
     tick_at("2026-11-29T15:00:00+00:00", run_jobs)
     reminder = sms_user("+254711000001").last_reply()
-    assert reminder == custom.strip() + " Reply YES if you're coming, NO if not."
+    assert reminder == (
+        "Python for Everybody, Tue 18:00, Nakuru Public Library:\n"
+        + custom.strip()
+        + " Reply YES if you're coming, NO if not."
+    )
     assert segments(reminder) > 1
 
 

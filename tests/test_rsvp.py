@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.db import session_scope
 from bot.identity import contact_for
-from models.circles import Meeting, Rsvp, Signup
+from models.circles import Circle, Meeting, Rsvp, Signup
 from tests.support import world
 from tests.support.timeline import says_at, tick_at
 
@@ -313,3 +313,26 @@ def test_a_command_at_the_which_circle_question_leaves_it_and_runs(sms_user, run
         "Thanks for letting us know. We'll miss you at Poetry."
     )
     assert answers() == []
+
+
+def test_after_leaving_and_joining_again_next_shows_no_old_answer(sms_user, run_jobs):
+    circle_id = make_circle("Python", datetime(2026, 12, 1, 18, 0), ["sms:+254711000001"],
+                            "sms:+15559990001")  # fmt: skip
+    amina = sms_user("+254711000001")
+    remind("2026-11-29T15:00:00+00:00", run_jobs)
+    says_at(amina, "2026-11-29T16:00:00+00:00", "no", run_jobs)
+    says_at(amina, "2026-11-29T16:01:00+00:00", "LEAVE", run_jobs)
+    says_at(amina, "2026-11-29T16:02:00+00:00", "yes", run_jobs)
+    with session_scope() as session:
+        code = session.get(Circle, circle_id).join_code
+    for minute, text in enumerate([f"JOIN {code}", "Amina", "learn Python", "yes"], start=3):
+        says_at(amina, f"2026-11-29T16:{minute:02}:00+00:00", text, run_jobs)
+    assert amina.last_reply().startswith("You're in Python!")
+    assert says_at(amina, "2026-11-29T16:10:00+00:00", "NEXT", run_jobs) == (
+        "Python: Tue 1 Dec, 18:00 at Python Library. Reply YES or NO to let us know."
+    )
+    assert answers() == []
+    assert says_at(amina, "2026-11-29T16:11:00+00:00", "yes", run_jobs) == (
+        "Thanks! See you at Python, Tue 1 Dec, 18:00."
+    )
+    assert answers() == [(1, True)]

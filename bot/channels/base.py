@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+import phonenumbers
+
 SMS = "sms"
 WHATSAPP = "whatsapp"
 TELEGRAM = "telegram"
@@ -33,6 +35,8 @@ class Inbound:
     media: tuple[Media, ...] = ()
     profile_name: str | None = None  # the name the person shows on WhatsApp or Telegram
     language_hint: str | None = None  # Telegram's language_code, when the client sends it
+    reply_to: int | None = None  # a tapped button: the id of our question it answers
+    thread_id: int | None = None  # a Telegram forum topic the message was posted in
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class Outbound:
     template_sid: str | None = None  # WhatsApp Content SID outside the 24-hour window
     template_vars: dict[str, str] = field(default_factory=dict)
     status_callback: str | None = None
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, what a tap sends back), in order
+    thread_id: int | None = None  # the Telegram forum topic to post in
 
 
 @dataclass(frozen=True)
@@ -98,3 +104,12 @@ class SendResult:
     def unknown(cls, error: str) -> SendResult:
         """The request reached the provider but no answer came: it may have been sent."""
         return cls("unknown", error=error[:500])
+
+
+def e164(number: str) -> str | None:
+    """Format a phone number as E.164, or None if it is not one."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

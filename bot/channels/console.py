@@ -31,10 +31,14 @@ _printing: ContextVar[bool] = ContextVar("circlebot_console_printing", default=T
 def send(out: Outbound, settings: Settings | None = None) -> SendResult:
     """Print the message in the log, show it in its recipient's chat windows, count it sent."""
     to, photo = recipient(out), out.photo is not None
+    # Buttons show under the text as Telegram draws them; typing the label answers the same.
+    body = out.body + (
+        "\n" + " ".join(f"[{label}]" for label, _ in out.buttons) if out.buttons else ""
+    )
     if _printing.get():
-        _log.show(to, out.body, photo=photo)
+        _log.show(to, body, photo=photo)
     try:
-        message = {"to": to, "body": out.body, "photo": photo}
+        message = {"to": to, "body": body, "photo": photo}
         queue.connection().publish(topic(to), json.dumps(message))
     except Exception:  # a chat window that misses it must not fail the send
         log.warning("could not show message %s in chat windows", out.message_id, exc_info=True)

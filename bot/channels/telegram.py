@@ -16,7 +16,17 @@ from ssl import SSLContext
 from typing import TypeVar
 
 import httpx
-from telegram import Bot, ChatMember, ChatMemberUpdated, Message, Update, User
+from telegram import (
+    Bot,
+    CallbackQuery,
+    ChatMember,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import (
     BadRequest,
@@ -31,7 +41,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import clock
+from bot import buttons, clock
 from bot.channels.base import TELEGRAM, ChatEvent, Inbound, Media, Outbound, SendResult
 from bot.config import Settings
 
@@ -39,7 +49,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Only the updates we act on; Telegram then does not even deliver the rest.
-ALLOWED_UPDATES = ["message", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
 TALKING_CHATS = (ChatType.PRIVATE, *GROUP_CHATS)
 # A command is "/name" or "/name@botusername" at the start of the text; in a group with several
@@ -66,6 +76,11 @@ TELEGRAM_FILES = (
 TELEGRAM_SHARES = ("location", "venue", "contact", "poll", "dice")
 # Attachments are kept as a reference, fetched later with getFile if ever needed.
 FILE_URL_PREFIX = "telegram:"
+# A tap on a button is stored under its callback query's id, so a replayed update is one tap.
+CALLBACK_PREFIX = "callback:"
+# Short labels sit side by side (Yes | No); longer ones one to a row, so none is cut.
+ROW_LABEL_CHARACTERS = 12
+ROW_BUTTONS = 3
 
 
 def verify(secret_header: str | None, settings: Settings) -> bool:
@@ -97,7 +112,9 @@ def parse(
             return _membership_event(update.my_chat_member, provider_id, bot_id)
         if update.message is not None:
             return _from_message(update.message, provider_id, bot_username.lstrip("@"))
-        # Edits, channel posts, button presses and the rest carry nothing we answer.
+        if update.callback_query is not None:
+            return _from_tap(update.callback_query)
+        # Edits, channel posts and the rest carry nothing we answer.
         return None
     except Exception as exc:  # PTB trusts its input; malformed fields surface as any error
         raise ValueError(f"malformed Telegram update {update_id}: {exc!r}") from exc
@@ -183,7 +200,56 @@ def _from_message(
         media=_media(message),
         profile_name=_full_name(person),
         language_hint=person.language_code,
+        # Only a forum topic's messages name their topic for us; other threads are replies.
+        thread_id=message.message_thread_id if in_group and message.is_topic_message else None,
     )
+
+
+def _from_tap(tap: CallbackQuery) -> Inbound | None:
+    """Read a tap on one of our buttons as the answer it stands for, typed by its presser."""
+    read = buttons.read_tap(tap.data)
+    chat = tap.message.chat if tap.message is not None else None
+    if read is None or (chat is not None and chat.type != ChatType.PRIVATE):
+        return None  # not our data (an old keyboard, a game), or a group: we ask only in private
+    question_id, answer = read
+    person = tap.from_user
+    return Inbound(
+        channel=TELEGRAM,
+        address=str(person.id),
+        text=answer,
+        provider_id=CALLBACK_PREFIX + tap.id,
+        received_at=clock.now(),
+        profile_name=_full_name(person),
+        language_hint=person.language_code,
+        reply_to=question_id,
+    )
+
+
+def acknowledge(callback_id: str, question: str | None, settings: Settings) -> None:
+    """Stop the tapped button's spinner and take the keyboard off the question it was on.
+
+    Best effort: Telegram forgets a tap after some seconds, so a failure is logged, not retried.
+    `question` is the provider id we stored for the question ("chat/message").
+    """
+
+    async def settle(bot: Bot) -> None:
+        await bot.answer_callback_query(callback_id)
+        chat_id, _, message_id = (question or "").partition("/")
+        if chat_id and message_id.isdigit():
+            await bot.edit_message_reply_markup(
+                chat_id=int(chat_id), message_id=int(message_id), reply_markup=None
+            )
+
+    if not settings.telegram_bot_token:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            _run(settings, settle)
+    except TelegramError as exc:  # a keyboard already gone, a tap too old to answer
+        log.info("could not settle tap %s: %s", callback_id, exc)
+    except Exception:
+        log.exception("could not settle tap %s", callback_id)
 
 
 def _membership_event(
@@ -242,15 +308,20 @@ def _full_name(person: User) -> str | None:
 def _send(out: Outbound, chat_id: int, settings: Settings) -> SendResult:
     """Send the photo (with the text as its caption if it fits), then the text if it did not."""
 
+    where = {"chat_id": chat_id, "message_thread_id": out.thread_id}
+    markup = _keyboard(out.buttons)
+
     async def deliver(bot: Bot) -> Message:
         if out.photo is None:
-            return await bot.send_message(chat_id=chat_id, text=out.body)
+            return await bot.send_message(text=out.body, reply_markup=markup, **where)
         if _fits_caption(out.body):
-            return await bot.send_photo(chat_id=chat_id, photo=out.photo, caption=out.body or None)
+            return await bot.send_photo(
+                photo=out.photo, caption=out.body or None, reply_markup=markup, **where
+            )
         # Should the text then fail, a retry sends the photo again: a repeated chart is a
         # smaller harm than a lost message.
-        await bot.send_photo(chat_id=chat_id, photo=out.photo)
-        return await bot.send_message(chat_id=chat_id, text=out.body)
+        await bot.send_photo(photo=out.photo, **where)
+        return await bot.send_message(text=out.body, reply_markup=markup, **where)
 
     try:
         message = _run(settings, deliver)
@@ -275,6 +346,15 @@ def _send(out: Outbound, chat_id: int, settings: Settings) -> SendResult:
     except TelegramError as exc:
         return SendResult.failed(f"telegram error: {exc.message}")
     return SendResult.sent(f"{message.chat_id}/{message.message_id}")
+
+
+def _keyboard(choices: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:
+    """An inline keyboard of (label, callback data) pairs: short ones in a row, else stacked."""
+    if not choices:
+        return None
+    keys = [InlineKeyboardButton(label, callback_data=data) for label, data in choices]
+    short = len(keys) <= ROW_BUTTONS and all(len(k.text) <= ROW_LABEL_CHARACTERS for k in keys)
+    return InlineKeyboardMarkup([keys] if short else [[key] for key in keys])
 
 
 class _Session(threading.local):

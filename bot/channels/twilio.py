@@ -7,15 +7,23 @@ import logging
 from collections.abc import Mapping
 from functools import lru_cache
 
-import phonenumbers
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot import clock
-from bot.channels.base import SMS, WHATSAPP, DeliveryStatus, Inbound, Media, Outbound, SendResult
+from bot import buttons, clock
+from bot.channels.base import (
+    SMS,
+    WHATSAPP,
+    DeliveryStatus,
+    Inbound,
+    Media,
+    Outbound,
+    SendResult,
+    e164,
+)
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -63,9 +71,10 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
     channel, address = _channel_and_address(sender)
     if channel is None or address is None:
         return None
-    body = form.get("Body") or ""
-    # A WhatsApp quick-reply tap may carry the label only in ButtonText.
-    text = body or form.get("ButtonText") or ""
+    # A quick-reply tap carries our "<question>:<answer>" as its ButtonPayload and the label as
+    # Body or ButtonText; a tap on a template's own button carries only the label.
+    tap = buttons.read_tap(form.get("ButtonPayload"))
+    text = tap[1] if tap else form.get("Body") or form.get("ButtonText") or ""
     return Inbound(
         channel=channel,
         address=address,
@@ -74,6 +83,7 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
         received_at=clock.now(),
         media=_media(form),
         profile_name=form.get("ProfileName") or None,
+        reply_to=tap[0] if tap else None,
     )
 
 
@@ -128,20 +138,11 @@ def send(out: Outbound, settings: Settings) -> SendResult:
 def _channel_and_address(sender: str) -> tuple[str | None, str | None]:
     """Split a webhook's From into our channel name and an E.164 address."""
     if sender.startswith(WHATSAPP_PREFIX):
-        return WHATSAPP, _e164(sender[len(WHATSAPP_PREFIX) :])
+        return WHATSAPP, e164(sender[len(WHATSAPP_PREFIX) :])
     if ":" in sender:
         # Other Twilio channels (messenger:, rcs:, …) are not ones we answer.
         return None, None
-    return SMS, _e164(sender)
-
-
-def _e164(number: str) -> str | None:
-    """Format a phone number as E.164, or None if it is not one."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return SMS, e164(sender)
 
 
 def _media(form: Mapping[str, str]) -> tuple[Media, ...]:

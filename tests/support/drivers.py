@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import uuid
 
@@ -64,6 +65,15 @@ class PhoneUser:
         """Every message the bot sent this person, in order."""
         return self.twilio.to(self.address)
 
+    def buttons(self) -> list[str]:
+        """The titles of the quick-reply buttons on the latest content message to this person."""
+        return [button["title"] for button in self.twilio.quick_replies(self.address)]
+
+    def taps(self, title: str) -> str:
+        """Tap a quick-reply button, as WhatsApp reports it to Twilio; returns its MessageSid."""
+        button = next(b for b in self.twilio.quick_replies(self.address) if b["title"] == title)
+        return self.says(title, ButtonText=title, ButtonPayload=button["id"])
+
     def last_reply(self) -> str:
         replies = self.replies()
         assert replies, f"nothing was sent to {self.address}"
@@ -104,6 +114,48 @@ class TelegramUser:
 
     def replies(self) -> list[str]:
         return self.telegram.sent_texts(chat_id=self.user_id)
+
+    def last_question(self) -> dict:
+        """The latest message sent to this person that still shows buttons."""
+        shown = [
+            message
+            for (chat_id, _), message in sorted(self.telegram.messages.items())
+            if chat_id == self.user_id and message.get("reply_markup")
+        ]
+        assert shown, f"no message to telegram:{self.user_id} shows buttons"
+        # A copy, as a phone that has not yet seen the keyboard go would still show it.
+        return copy.deepcopy(shown[-1])
+
+    def buttons(self, message: dict | None = None) -> list[str]:
+        """The labels of the buttons on a message (the latest question by default)."""
+        message = message or self.last_question()
+        keyboard = message.get("reply_markup", {}).get("inline_keyboard", [])
+        return [key["text"] for row in keyboard for key in row]
+
+    def tap_update(self, label: str, message: dict | None = None, by: int | None = None) -> dict:
+        """The callback_query update Telegram sends when `label` is tapped on `message`."""
+        message = message or self.last_question()
+        keys = [key for row in message["reply_markup"]["inline_keyboard"] for key in row]
+        key = next((key for key in keys if key["text"] == label), None)
+        assert key is not None, f"no button {label!r} in {[k['text'] for k in keys]}"
+        presser = by or self.user_id
+        return {
+            "update_id": next(_update_ids),
+            "callback_query": {
+                "id": uuid.uuid4().hex[:16],
+                "from": {"id": presser, "is_bot": False, "first_name": self.first_name},
+                "message": message,
+                "chat_instance": str(self.user_id),
+                "data": key["callback_data"],
+            },
+        }
+
+    def taps(self, label: str, message: dict | None = None) -> dict:
+        """Tap a button (on the latest question by default); returns the update to replay it."""
+        update = self.tap_update(label, message)
+        response = telegram_post(self.client, update)
+        assert response.status_code == 200, response.data
+        return update
 
     def last_reply(self) -> str:
         replies = self.replies()

@@ -52,7 +52,8 @@ METHOD_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
 
 
 class FakeTelegram(FakeProvider):
-    """A loopback Bot API that answers getMe, sendMessage, sendPhoto and the webhook calls."""
+    """A loopback Bot API that answers getMe, sendMessage, sendPhoto, the webhook calls, and
+    answerCallbackQuery and editMessageReplyMarkup for taps on inline keyboards."""
 
     error_field = "description"
     fail_options = ("method", "retry_after", "description")
@@ -69,6 +70,8 @@ class FakeTelegram(FakeProvider):
         self.token = token  # when set, other tokens get 401 like an unknown bot
         self.bot = {"id": bot_id, "is_bot": True, "first_name": "Circlebot", "username": username}
         self._message_ids = itertools.count(1)
+        # What each chat shows now, by (chat id, message id): keyboards come and go by edits.
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
 
     @property
     def url(self) -> str:
@@ -127,6 +130,12 @@ class FakeTelegram(FakeProvider):
         if method in ("setWebhook", "deleteWebhook"):
             done = "Webhook was set" if method == "setWebhook" else "Webhook was deleted"
             return 200, {"ok": True, "result": True, "description": done}
+        if method == "answerCallbackQuery":
+            if not params.get("callback_query_id"):
+                return 400, error_body(400, "Bad Request: query is too old or query ID is invalid")
+            return 200, ok(True)
+        if method == "editMessageReplyMarkup":
+            return self._edit_markup(params)
         if method not in ("sendMessage", "sendPhoto"):
             return 404, error_body(404, "Not Found")
         chat_id = params.get("chat_id")
@@ -143,6 +152,12 @@ class FakeTelegram(FakeProvider):
             "chat": _chat(chat_id),
             "date": int(time.time()),
         }
+        if isinstance(params.get("reply_markup"), dict):
+            message["reply_markup"] = params["reply_markup"]
+        if params.get("message_thread_id") is not None:
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
+        self.messages[(chat_id, message["message_id"])] = message
         if method == "sendMessage":
             message["text"] = text
         else:
@@ -158,6 +173,30 @@ class FakeTelegram(FakeProvider):
             if params.get("caption"):
                 message["caption"] = params["caption"]
         return 200, ok(message)
+
+    def _edit_markup(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Replace or remove a sent message's inline keyboard, as Telegram does."""
+        message = self.messages.get((params.get("chat_id"), params.get("message_id")))
+        if message is None:
+            return 400, error_body(400, "Bad Request: message to edit not found")
+        markup = params.get("reply_markup")
+        if (markup or None) == message.get("reply_markup"):
+            return 400, error_body(400, "Bad Request: message is not modified")
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return 200, ok(message)
+
+    def clear(self) -> None:
+        """Forget the calls, scripted failures and the messages shown."""
+        super().clear()
+        self.messages.clear()
+
+    def keyboard(self, chat_id: int, message_id: int) -> list[list[dict[str, Any]]]:
+        """The inline keyboard a sent message shows now (empty once removed)."""
+        message = self.messages.get((chat_id, message_id), {})
+        return message.get("reply_markup", {}).get("inline_keyboard", [])
 
     def handle(self, path: str, params: dict[str, Any], files: dict[str, Any]) -> tuple[int, Any]:
         """Record a call (method, path, token, params, files, status) and answer or fail it."""

@@ -27,8 +27,21 @@ class TwilioAPI:
         self._failures.extend([(status, body)] * n)
 
     def to(self, address: str) -> list[str]:
-        """Bodies accepted for one recipient ('+1555…' or 'whatsapp:+1555…')."""
-        return [form.get("Body", "") for form in self.sent if form.get("To") == address]
+        """Texts accepted for one recipient ('+1555…' or 'whatsapp:+1555…'); a content
+        template's text is its first variable."""
+        return [_text(form) for form in self.sent if form.get("To") == address]
+
+    def quick_replies(self, address: str) -> list[dict[str, str]]:
+        """The quick-reply buttons of the latest content message to a recipient: title and id
+        (ContentVariables 2 and 3 for the first button, 4 and 5 for the next, …)."""
+        sent = [form for form in self.sent if form.get("To") == address and "ContentSid" in form]
+        assert sent, f"no content message was sent to {address}"
+        variables = json.loads(sent[-1]["ContentVariables"])
+        buttons, n = [], 2
+        while str(n) in variables:
+            buttons.append({"title": variables[str(n)], "id": variables[str(n + 1)]})
+            n += 2
+        return buttons
 
     def _answer(self, request):
         form = dict(parse_qsl(request.body or "", keep_blank_values=True))
@@ -40,3 +53,9 @@ class TwilioAPI:
         self.sent.append(form | {"Sid": sid})
         body = {"sid": sid, "status": "queued", "to": form.get("To"), "body": form.get("Body")}
         return 201, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+def _text(form: dict[str, str]) -> str:
+    if "Body" in form or "ContentVariables" not in form:
+        return form.get("Body", "")
+    return json.loads(form["ContentVariables"]).get("1", "")
