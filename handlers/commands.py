@@ -20,7 +20,6 @@ class Command:
     roles: tuple[str, ...] = ()  # empty: anyone; else one of these roles is needed
     help: str | None = None  # catalog key of its HELP line
     suggest: bool = False  # named in the hint to someone whose main role can use it
-    refusal: str = "auth.not_allowed"
     shown_to: tuple[str, ...] = ()  # roles whose HELP lists it, when not the same as `roles`
 
     def allowed(self, roles: Roles) -> bool:
@@ -48,7 +47,7 @@ COMMANDS: list[Command] = [
     # Anyone may ask NEXT or LEAVE (someone who just left gets a clear answer); HELP shows
     # them to learners.
     Command(
-        ("NEXT", "IJAYO"),
+        ("NEXT", "IJAYO", "UJAO"),
         learner.next_meeting,
         help="help.next",
         suggest=True,
@@ -88,5 +87,7 @@ def route(ctx: Context) -> bool:
     if command.allowed(ctx.roles):
         command.run(ctx, rest)
     else:
-        ctx.say(command.refusal)
+        from handlers import help as help_text  # HELP lists these commands: it imports us
+
+        ctx.send(help_text.refusal(ctx, command))
     return True

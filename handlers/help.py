@@ -117,3 +117,13 @@ def suggestion(ctx: Context) -> str | None:
             if command.suggest and fits:
                 return word(command, ctx.language)
     return None
+
+
+def refusal(ctx: Context, command: commands.Command) -> str:
+    """Why the person may not use `command`, and what they can do instead."""
+    whom = "auth.for_organizers" if command.roles == commands.ORGANIZER else "auth.for_facilitators"
+    values = {"command": word(command, ctx.language), "whom": t(whom, ctx.language)}
+    instead = suggestion(ctx)
+    if instead and instead != values["command"]:
+        return t("auth.refused_try", ctx.language, instead=instead, **values)
+    return t("auth.refused", ctx.language, **values)

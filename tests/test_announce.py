@@ -97,7 +97,9 @@ def test_a_learner_cannot_message_a_circle(sms_user, run_jobs):
     learner = sms_user("+15550000200")
     learner.says("MSG everyone come early")
     run_jobs()
-    assert learner.last_reply() == "Sorry, you can't do that here."
+    assert learner.last_reply() == (
+        "Sorry, MSG is for facilitators. Try NEXT, or reply HELP to see what you can do."
+    )
 
 
 def test_msg_with_phone_punctuation_reaches_sms_learners_as_one_gsm7_segment(sms_user, run_jobs):

@@ -112,7 +112,16 @@ LEARNER_TEXTS: dict[str, Values] = {
     "hint.unknown": {},
     "hint.media": {},
     "hint.voice": {},
-    "auth.not_allowed": {},  # a learner who sends MY or WHO
+    "auth.not_allowed": {},  # a learner who asks about a circle that is not theirs
+    # A learner who sends FACILITATORS (the longest command word): who may, and what instead.
+    "auth.refused": {"command": "WAWEZESHAJI", "whom": lambda lang: t("auth.for_organizers", lang)},
+    "auth.refused_try": {
+        "command": "WAWEZESHAJI",
+        "whom": lambda lang: t("auth.for_facilitators", lang),
+        "instead": "VIKUNDI",
+    },
+    "auth.for_facilitators": {},
+    "auth.for_organizers": {},
     "error.sorry": {},
     "button.yes": {},
     "button.no": {},

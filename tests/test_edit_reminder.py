@@ -94,7 +94,7 @@ def test_a_learner_cannot_edit_a_reminder(sms_user, run_jobs):
     setup()
     learner = sms_user("+15550000200")
     assert says_at(learner, "2026-11-28T16:00:00+00:00", "EDIT", run_jobs) == (
-        "Sorry, you can't do that here."
+        "Sorry, EDIT is for facilitators. Try NEXT, or reply HELP to see what you can do."
     )
 
 

@@ -240,7 +240,7 @@ def test_report_shows_the_facilitator_the_report_so_far(sms_user, run_jobs):
         "No learner has answered the survey yet.",
     ])  # fmt: skip
     assert replies_to(sms_user(AMINA), "2026-12-02T09:00:00+00:00", run_jobs, "REPORT") == [
-        "Sorry, you can't do that here."
+        "Sorry, REPORT is for facilitators. Try NEXT, or reply HELP to see what you can do."
     ]
 
 

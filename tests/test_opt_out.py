@@ -85,7 +85,7 @@ def test_look_alike_letters_fold_to_the_word_they_show(text):
     [
         ("ＨＥＬＰ", "You can reply:"),
         ("ｈｅｌｐ", "You can reply:"),
-        ("ＣＡＮＣＥＬ ＭＥＥＴＩＮＧ", "Sorry, you can't do that here."),
+        ("ＣＡＮＣＥＬ ＭＥＥＴＩＮＧ", "Sorry, CANCEL is for facilitators."),
     ],
 )
 def test_look_alike_commands_are_the_commands_they_show(sms_user, run_jobs, text, reply):

@@ -106,7 +106,7 @@ def test_cancel_alone_is_still_stop_and_a_learner_cannot_move(sms_user, run_jobs
     setup()
     facilitator, learner = sms_user("+15550000011"), sms_user("+15550000200")
     assert converse(learner, "2026-11-25T08:00:00+00:00", run_jobs, "MOVE")[-1] == (
-        "Sorry, you can't do that here."
+        "Sorry, MOVE is for facilitators. Try NEXT, or reply HELP to see what you can do."
     )
     converse(facilitator, "2026-11-25T08:00:00+00:00", run_jobs, "CANCEL")
     assert facilitator.last_reply().startswith("You won't get any more messages")

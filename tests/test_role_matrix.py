@@ -12,6 +12,7 @@ from bot.identity import contact_for
 from models.circles import Signup
 from models.people import Person
 from tests.support import world
+from tests.support.drivers import refused
 
 # Team T (Nairobi): circle A "Python" and circle B "Poetry"; team U (Chicago): circle "Speaking".
 PEOPLE = {
@@ -36,6 +37,7 @@ LATEST_MEETING = {
     "organizer of the team": "Python",
     "organizer of another team": "Speaking",
 }
+NOT_HERE = "Sorry, you can't do that here."  # a circle that is not theirs
 COMMANDS = ("MY", "WHO", "MSG Hello all", "REMINDER", "EDIT", "MOVE", "CANCEL MEETING", "REFLECT")
 # Wednesday morning: every circle has met once and meets once more.
 NOW = datetime.fromisoformat("2026-12-02T09:00:00+00:00")
@@ -78,7 +80,8 @@ def test_people_who_look_after_no_circle_are_refused_and_shown_nothing(
     sms_user, run_jobs, role, command
 ):
     setup()
-    assert act(sms_user(PEOPLE[role]), command, run_jobs) == ["Sorry, you can't do that here."]
+    (reply,) = act(sms_user(PEOPLE[role]), command, run_jobs)
+    assert refused(reply)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -88,7 +91,7 @@ def test_facilitators_and_organizers_act_only_on_their_own_circles(
 ):
     setup()
     replies = act(sms_user(PEOPLE[role]), command, run_jobs)
-    assert "Sorry, you can't do that here." not in replies
+    assert not any(refused(reply) or reply == NOT_HERE for reply in replies)
     named = {circle for circle in CIRCLES if any(circle in reply for reply in replies)}
     expected = {LATEST_MEETING[role]} if command == "REFLECT" else LOOKS_AFTER[role]
     assert named == expected

@@ -163,6 +163,16 @@ def test_next_shows_each_circles_next_meeting_and_the_answer(sms_user, run_jobs)
     )
 
 
+@pytest.mark.parametrize("word", ["IJAYO", "ujao"])
+def test_next_in_swahili_is_ijayo_or_ujao(sms_user, run_jobs, word):
+    make_circle("Python", datetime(2026, 12, 1, 18, 0), ["sms:+254711000001"], "sms:+15559990001")
+    amina = sms_user("+254711000001")
+    says_at(amina, "2026-11-25T08:00:00+00:00", "LUGHA sw", run_jobs)
+    assert says_at(amina, "2026-11-25T09:00:00+00:00", word, run_jobs).startswith(
+        "Python: Jumanne 1 Des, 18:00"
+    )
+
+
 def test_next_for_someone_without_a_circle(sms_user, run_jobs):
     make_circle("Python", datetime(2026, 12, 1, 18, 0), ["sms:+254711000001"], "sms:+15559990001")
     bob = sms_user("+254711000002")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 import uuid
 
 from twilio.request_validator import RequestValidator
@@ -161,3 +162,15 @@ class TelegramUser:
         replies = self.replies()
         assert replies, f"nothing was sent to telegram:{self.user_id}"
         return replies[-1]
+
+
+# A command refused for want of a role: it names who may use it and what to do instead.
+_REFUSAL = re.compile(
+    r"Sorry, [A-Z]+ is for (facilitators|organizers)\. "
+    r"(Try [A-Z]+, or reply|Reply) HELP to see what you can do\."
+)
+
+
+def refused(reply: str) -> bool:
+    """Whether a reply is the refusal of a command the person's role does not allow."""
+    return _REFUSAL.fullmatch(reply) is not None
