@@ -19,6 +19,7 @@ from bot.db import session_scope
 from bot.dispatch import dispatch
 from bot.i18n import t
 from jobs import send_message
+from models.conversation import ACTIVE, Conversation
 from models.message import HANDLED, HANDLING_FAILED, IN, OUT, RECEIVED, Message
 from models.people import Contact, Person
 from models.teams import GroupChat
@@ -120,6 +121,14 @@ def _apologize(message_id: int, error: Exception) -> None:
             return
         message.status, message.handled_at = HANDLING_FAILED, now()
         message.error = f"{type(error).__name__}: {error}"[:500]
+        if not message.group_chat_id:
+            # A dialog that met the bug would meet it again at every answer until it lapsed: it
+            # ends here, so the person's next message starts afresh.
+            session.execute(
+                update(Conversation)
+                .where(Conversation.contact_id == message.contact_id, Conversation.status == ACTIVE)
+                .values(status=HANDLING_FAILED, updated_at=now())
+            )
         contact = session.get(Contact, message.contact_id)
         person = session.get(Person, contact.person_id)
         sorry = t("error.sorry", person.language)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlmodel import func, select
 
 from bot.db import get_engine, session_scope
 from bot.identity import find_contact
 from jobs import handle_inbound
+from models.conversation import Conversation
 from models.message import IN, OUT, Message
 
 
@@ -94,3 +95,21 @@ def test_queries_per_inbound_message_do_not_grow_with_the_data(sms_user, run_job
             > 100
         )
     assert large == small
+
+
+def test_a_dialog_that_met_a_bug_ends_so_the_next_message_starts_afresh(sms_user, run_jobs):
+    alice = sms_user("+15550001")
+    alice.says("LANG")
+    run_jobs()
+    assert "Which language" in alice.last_reply()
+    with session_scope() as session:
+        # As after a deploy that renamed the step this dialog waits at.
+        session.execute(update(Conversation).values(step="a_step_that_is_gone"))
+    alice.says("2")
+    run_jobs()
+    assert alice.last_reply().startswith("Sorry, something went wrong")
+    alice.says("2")  # no dialog waits now: read as anything else would be
+    run_jobs()
+    assert alice.last_reply().startswith("Sorry, I didn't get that.")
+    with session_scope() as session:
+        assert session.exec(select(Conversation.status)).all() == ["error"]
