@@ -62,7 +62,9 @@ class Instance:
         inherited = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("TWILIO_", "TELEGRAM_", "OUTBOX", "SMS_RATE"))
+            if not key.startswith(
+                ("TWILIO_", "AFRICASTALKING_", "TELEGRAM_", "OUTBOX", "SMS_RATE", "SMS_ROUTES")
+            )
         }
         env = inherited | {
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
@@ -78,6 +80,8 @@ class Instance:
             "TELEGRAM_BOT_USERNAME": drivers.BOT_USERNAME,
             "TELEGRAM_WEBHOOK_SECRET": drivers.TELEGRAM_SECRET,
             "OUTBOX": "providers",
+            # Every number by Twilio's fake, whatever the operator's shell or .env routes.
+            "SMS_ROUTES": '{"*": "twilio"}',
         }
         return env | extra
 

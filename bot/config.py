@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     africastalking_api_base_url: str = "https://api.africastalking.com"
     africastalking_webhook_secret: str = ""  # in the callback URLs: its callbacks are unsigned
     africastalking_rate_per_second: float = 10.0
+    # The SMS provider by the number's prefix (+254, or +1876 within +1), the longest matching
+    # first, "*" for the rest. Someone who writes to us is answered through the provider they
+    # wrote to, whatever this says: the routes pick for everyone else.
+    sms_routes: dict[str, str] = Field(default_factory=lambda: {"*": "twilio"})
 
     telegram_bot_token: str = ""
     telegram_bot_username: str = ""
@@ -66,6 +70,7 @@ class Settings(BaseSettings):
         "twilio_whatsapp_templates",
         "twilio_whatsapp_quick_replies",
         "country_languages",
+        "sms_routes",
         mode="before",
     )
     @classmethod
@@ -73,6 +78,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return json.loads(value) if value.strip() else {}
         return value
+
+    @field_validator("sms_routes")
+    @classmethod
+    def _routes_name_known_providers(cls, routes: dict[str, str]) -> dict[str, str]:
+        # Here and not at send time: a typo would fail every message on its route, quietly.
+        from bot.channels.base import ANY_NUMBER, SMS_PROVIDERS, is_calling_code_prefix
+
+        for prefix, provider in routes.items():
+            if provider not in SMS_PROVIDERS:
+                raise ValueError(f"SMS_ROUTES: {provider!r} is none of {', '.join(SMS_PROVIDERS)}")
+            if prefix != ANY_NUMBER and not is_calling_code_prefix(prefix):
+                raise ValueError(f"SMS_ROUTES: {prefix!r} is not a calling-code prefix like +254")
+        return routes
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -91,8 +109,12 @@ class Settings(BaseSettings):
         """`providers` when credentials exist, else `console`, unless OUTBOX says otherwise."""
         if self.outbox:
             return self.outbox
-        has_credentials = bool(self.twilio_account_sid and self.twilio_auth_token)
-        return "providers" if has_credentials or self.telegram_bot_token else "console"
+        has_credentials = bool(
+            (self.twilio_account_sid and self.twilio_auth_token)
+            or (self.africastalking_username and self.africastalking_api_key)
+            or self.telegram_bot_token
+        )
+        return "providers" if has_credentials else "console"
 
 
 _settings: Settings | None = None

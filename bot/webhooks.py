@@ -6,15 +6,16 @@ import logging
 from functools import cache
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import bindparam, update
+from sqlalchemy import String, bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from bot import languages, queue
-from bot.channels import telegram, twilio
-from bot.channels.base import ChatEvent, Inbound
+from bot.channels import africastalking, telegram, twilio
+from bot.channels.base import SMS, ChatEvent, Inbound
 from bot.clock import now
 from bot.config import get_settings
 from bot.db import get_engine, session_scope
@@ -29,6 +30,18 @@ webhooks = Blueprint("webhooks", __name__)
 
 MAX_BODY = 20000  # far above any provider's limit; a longer body is an attack or a bug
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Africa's Talking's callbacks are unsigned: their URLs carry our secret as ?secret=…, a query
+# the Procfile's access log leaves out.
+SECRET_PARAMETER = "secret"
+
+
+@webhooks.errorhandler(SQLAlchemyError)
+def _not_stored(error: SQLAlchemyError) -> Response:
+    """Answer 503 when the database could not take a callback: the provider's retry (or
+    Twilio's fallback URL) brings it again, where a 200 would lose it."""
+    # The driver's own words ("database is locked"), not the statement and the person's text.
+    log.error("%s not stored, answered 503: %s", request.path, getattr(error, "orig", error))
+    return Response("", status=503)
 
 
 def _twiml() -> Response:
@@ -97,6 +110,57 @@ def twilio_status() -> Response:
     return _twiml()
 
 
+def _verified_africastalking_form() -> dict[str, str]:
+    if not africastalking.verify(request.args.get(SECRET_PARAMETER), get_settings()):
+        abort(403)
+    return request.form.to_dict(flat=True)
+
+
+@webhooks.post("/webhooks/africastalking/sms")
+def africastalking_inbound() -> Response:
+    """An SMS from a person to our shortcode."""
+    inbound = africastalking.parse(_verified_africastalking_form())
+    if inbound is None:
+        abort(400)
+    contact_id = record(inbound)
+    if contact_id is not None:
+        _enqueue(contact_id)
+    return Response("", status=200)
+
+
+@webhooks.post("/webhooks/africastalking/delivery")
+def africastalking_delivery() -> Response:
+    """A delivery report on a message we sent; final states never move back, and an opt-out
+    from our shortcode stops the contact."""
+    form = _verified_africastalking_form()
+    status = africastalking.parse_delivery(form)
+    if status is None:
+        if not form.get("id"):
+            abort(400)
+        return Response("", status=200)
+    ours = (
+        (Message.direction == OUT)
+        & (Message.channel == SMS)
+        & (Message.provider_id == status.provider_id)
+    )
+    with session_scope() as session:
+        session.execute(
+            update(Message)
+            .where(ours, Message.status.not_in(FINAL))
+            .values(status=status.status, error=status.error)
+        )
+        if africastalking.stops_contact(form):
+            session.execute(
+                update(Contact)
+                .where(
+                    Contact.id == select(Message.contact_id).where(ours).scalar_subquery(),
+                    Contact.opted_out_at.is_(None),
+                )
+                .values(opted_out_at=now())
+            )
+    return Response("", status=200)
+
+
 @webhooks.post("/webhooks/telegram")
 def telegram_update() -> Response:
     """A Telegram update: a message, a command, or a change to a group the bot is in."""
@@ -155,15 +219,27 @@ def record(inbound: Inbound) -> int | None:
             return None
         if not inbound.chat_id:
             # Group posts don't open WhatsApp's window; direct messages do.
-            connection.execute(_TOUCH_CONTACT, {"b_id": contact_id, "b_at": inbound.received_at})
+            connection.execute(
+                _TOUCH_CONTACT,
+                {"b_id": contact_id, "b_at": inbound.received_at,
+                 "b_provider": inbound.provider, "b_link_id": inbound.link_id},
+            )  # fmt: skip
         return contact_id
 
 
 _FIND_CONTACT = select(Contact.id).where(
     Contact.channel == bindparam("channel"), Contact.address == bindparam("address")
 )
+# The provider and linkId ride on the touch of the contact, costing no statement of their own.
+# A message that names no provider (`flask chat`) keeps the one the person last wrote through.
 _TOUCH_CONTACT = (
-    update(Contact).where(Contact.id == bindparam("b_id")).values(last_inbound_at=bindparam("b_at"))
+    update(Contact)
+    .where(Contact.id == bindparam("b_id"))
+    .values(
+        last_inbound_at=bindparam("b_at"),
+        last_provider=func.coalesce(bindparam("b_provider", type_=String), Contact.last_provider),
+        last_link_id=bindparam("b_link_id"),
+    )
 )
 _MESSAGE_DEFAULTS = {
     "direction": IN, "purpose": "reply", "attempts": 0, "media": [], "contact_id": None,

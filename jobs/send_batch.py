@@ -18,7 +18,6 @@ from rq import get_current_job
 from sqlalchemy import Connection, bindparam, case, exists, or_, select, update
 
 from bot import clock, outbox, queue, throttle
-from bot.channels import sender_for
 from bot.clock import now
 from bot.config import get_settings
 from bot.db import get_engine, session_scope
@@ -70,7 +69,7 @@ def run(message_ids: list[int]) -> None:
         session.expunge_all()
     if not rows:
         return
-    slowest = min(rate for m, _, _ in rows for _, rate in send_message.buckets(m, settings))
+    slowest = min(rate for m, c, _ in rows for _, rate in send_message.buckets(m, c, settings))
     size = max(1, min(MOST_PER_CHUNK, int(slowest * CHUNK_SECONDS)))
     deadline = clock.elapsed() + BATCH_SECONDS
     # One connection for the claims, each committed alone: a claim a row costs little then.
@@ -87,7 +86,7 @@ def _send_chunk(chunk: list, settings, heartbeat: Heartbeat, claims: Connection)
     """Take the chunk's rate, claim and send its rows one by one, and record what was sent;
     False when the rate would keep us waiting too long."""
     # Before the claims: a contact who stops while we wait for the rate is still caught.
-    wanted = Counter(limit for m, _, _ in chunk for limit in send_message.buckets(m, settings))
+    wanted = Counter(limit for m, c, _ in chunk for limit in send_message.buckets(m, c, settings))
     for (bucket, rate), count in wanted.items():
         heartbeat.beat()
         if not throttle.take(bucket, rate, count=count):
@@ -124,10 +123,8 @@ def _prepare(message: Message, contact, group, settings):
     except Exception as error:  # one bad row (a chart that cannot be drawn) must not stop the rest
         log.exception("message %s could not be prepared", message.id)
         return None, None, f"send error: {error!r}"
-    sender = sender_for(message.channel, settings)
-    if sender is None and not problem:
-        problem = f"{message.channel} is not configured"
-    return sender, prepared, problem
+    sender, unconfigured = send_message.sender_of(message, contact, settings)
+    return sender, prepared, problem or unconfigured
 
 
 def _stopped():

@@ -5,12 +5,21 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from types import ModuleType
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 
 from bot import buttons, clock, outbox, queue, throttle
-from bot.channels import sender_for
-from bot.channels.base import SMS, TELEGRAM, WHATSAPP, Outbound, SendResult
+from bot.channels import sender_for, sms_provider
+from bot.channels.base import (
+    AFRICASTALKING,
+    SMS,
+    TELEGRAM,
+    TWILIO,
+    WHATSAPP,
+    Outbound,
+    SendResult,
+)
 from bot.clock import now
 from bot.config import Settings, get_settings
 from bot.db import session_scope
@@ -38,18 +47,30 @@ _TEMPLATE_WHITESPACE = re.compile(r"\s*\n\s*|\t| {4,}")
 QUICK_REPLY_BODY = 1024
 FIRST_BACKOFF_SECONDS = 15
 MAX_BACKOFF_SECONDS = 30 * 60
+# A reply echoes the linkId of the person's last message only when it was queued after that
+# message and within this time of it: a reply is queued within seconds of what it answers (its
+# retries keep the time it was queued), so a reply queued later answers something else.
+LINK_ID_WINDOW = timedelta(hours=1)
 
 
 def run(message_id: int) -> None:
     """Send the message once; a second run finds it claimed or final and does nothing."""
     settings = get_settings()
     with session_scope() as session:
-        message = session.get(Message, message_id)
-        if message is None or message.direction != OUT or message.status not in SENDABLE:
+        # The contact comes with the row: an SMS's sender, and so its rate, depend on them.
+        found = session.execute(
+            select(Message, Contact)
+            .outerjoin(Contact, Contact.id == Message.contact_id)
+            .where(Message.id == message_id)
+        ).first()
+        if found is None:
+            return
+        message, contact = found
+        if message.direction != OUT or message.status not in SENDABLE:
             return
         if message.next_attempt_at and message.next_attempt_at > clock.real():
             return  # its retry time has not come; the scheduler or tick brings it back
-        limits = buckets(message, settings)
+        limits = buckets(message, contact, settings)
     for bucket, per_second in limits:
         if not throttle.take(bucket, per_second):
             return  # a long backlog on this sender: the row stays due and tick re-enqueues it
@@ -63,10 +84,9 @@ def run(message_id: int) -> None:
             message.status, message.error = SUPPRESSED, "the contact stopped messages"
             return
         group = session.get(GroupChat, message.group_chat_id) if message.group_chat_id else None
-        sender = sender_for(message.channel, settings)
         prepared, problem = outbound(message, contact, group, settings)
-        if sender is None:
-            problem = f"{message.channel} is not configured"
+        sender, unconfigured = sender_of(message, contact, settings)
+        problem = problem or unconfigured
         if problem:
             message.status, message.error = FAILED, problem
             log.warning("message %s not sent: %s", message_id, problem)
@@ -77,7 +97,32 @@ def run(message_id: int) -> None:
     record(message_id, result, settings)
 
 
-def buckets(message: Message, settings: Settings) -> list[tuple[str, float]]:
+def provider(message: Message, contact: Contact | None, settings: Settings) -> str | None:
+    """The provider that carries this message: for SMS the contact's route, else the channel's
+    one; None for an SMS that no route takes."""
+    if message.channel != SMS:
+        return TWILIO if message.channel == WHATSAPP else message.channel
+    return sms_provider(contact.address, contact.last_provider, settings) if contact else None
+
+
+def sender_of(
+    message: Message, contact: Contact | None, settings: Settings
+) -> tuple[ModuleType | None, str | None]:
+    """The module that sends this message, or None and why it cannot be sent."""
+    carrier = provider(message, contact, settings)
+    sender = sender_for(message.channel, settings, carrier)
+    if sender is not None:
+        return sender, None
+    if message.channel != SMS:
+        return None, f"{message.channel} is not configured"
+    if carrier is None:
+        return None, "no SMS_ROUTES entry takes this number"
+    return None, f"sms through {carrier} is not configured"
+
+
+def buckets(
+    message: Message, contact: Contact | None, settings: Settings
+) -> list[tuple[str, float]]:
     """The rate limits this send counts against."""
     if message.channel == TELEGRAM:
         buckets = [("telegram", settings.telegram_rate_per_second)]
@@ -85,6 +130,9 @@ def buckets(message: Message, settings: Settings) -> list[tuple[str, float]]:
             per_second = settings.telegram_group_rate_per_minute / 60
             buckets.append((f"telegram-group:{message.group_chat_id}", per_second))
         return buckets
+    if message.channel == SMS and provider(message, contact, settings) == AFRICASTALKING:
+        shortcode = settings.africastalking_shortcode or message.channel
+        return [(f"africastalking:{shortcode}", settings.africastalking_rate_per_second)]
     sender = settings.twilio_sms_from if message.channel == SMS else settings.twilio_whatsapp_from
     return [(f"twilio:{sender or message.channel}", settings.sms_rate_per_second)]
 
@@ -151,11 +199,15 @@ def outbound(
         template_sid = settings.twilio_whatsapp_quick_replies.get(str(len(options)))
         if template_sid:
             template_vars = quick_reply_variables(message, options)
-    callback = None
-    if message.channel in (SMS, WHATSAPP):
+    callback, link_id = None, None
+    carrier = provider(message, contact, settings)
+    if carrier == TWILIO:
         # Our id in the URL lets a callback that beats our own record still find the row.
         base = settings.public_base_url.rstrip("/")
         callback = f"{base}/webhooks/twilio/status?m={message.id}"
+    elif carrier == AFRICASTALKING:
+        # Its delivery reports go to the one URL set in its dashboard, whatever we send.
+        link_id = _answered_link_id(message, contact)
     return (
         Outbound(
             message_id=message.id,
@@ -168,9 +220,20 @@ def outbound(
             status_callback=callback,
             buttons=taps,
             thread_id=message.thread_id,
+            link_id=link_id,
         ),
         None,
     )
+
+
+def _answered_link_id(message: Message, contact: Contact) -> str | None:
+    """The linkId of the person's last message, when this is our reply to that message."""
+    if not (contact.last_link_id and contact.last_inbound_at):
+        return None
+    if message.purpose not in outbox.REPLY_PURPOSES:
+        return None  # a reminder or notice answers nothing the person sent
+    since = message.created_at - contact.last_inbound_at
+    return contact.last_link_id if timedelta(0) <= since <= LINK_ID_WINDOW else None
 
 
 def quick_reply_variables(message: Message, options: list[dict[str, str]]) -> dict[str, str]:

@@ -31,6 +31,11 @@ class Contact(SQLModel, table=True):
     address: str = Field(max_length=64)
     opted_out_at: datetime | None = instant()
     last_inbound_at: datetime | None = instant()
+    # The provider (twilio, africastalking) their last direct message came through: an SMS
+    # reply goes back through it, as the person answers the number they texted.
+    last_provider: str | None = Field(default=None, max_length=16)
+    # Africa's Talking's linkId on that message, echoed by our reply to it (jobs.send_message).
+    last_link_id: str | None = Field(default=None, max_length=64)
 
     @property
     def handle(self) -> str:

@@ -17,6 +17,7 @@ from bot import queue
 from bot.config import Settings, use_settings
 from bot.db import get_engine, reset_engine
 from tests.support import drivers
+from tests.support.africastalking_api import AfricasTalkingAPI
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.processes import clean_database, provider_settings
 from tests.support.twilio_api import TwilioAPI
@@ -117,9 +118,21 @@ def client(app):
 
 
 @pytest.fixture
-def twilio_api():
+def provider_http():
+    """The one `responses` mock for every provider faked at HTTP: a mock opened inside another
+    hides the outer one's providers, whose calls then fail as unreachable."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield TwilioAPI(mock)
+        yield mock
+
+
+@pytest.fixture
+def twilio_api(provider_http):
+    return TwilioAPI(provider_http)
+
+
+@pytest.fixture
+def africastalking_api(provider_http):
+    return AfricasTalkingAPI(provider_http, api_key=drivers.AT_API_KEY)
 
 
 @pytest.fixture
@@ -143,6 +156,11 @@ def sms_user(client, twilio_api):
 @pytest.fixture
 def whatsapp_user(client, twilio_api):
     return lambda number: drivers.PhoneUser(client, twilio_api, number, whatsapp=True)
+
+
+@pytest.fixture
+def africastalking_user(client, africastalking_api):
+    return lambda number: drivers.AfricasTalkingUser(client, africastalking_api, number)
 
 
 @pytest.fixture

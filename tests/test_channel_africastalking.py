@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,6 +114,16 @@ def test_empty_link_id_is_no_link_id() -> None:
     assert africastalking.link_id({**load("inbound_with_link_id"), "linkId": ""}) is None
 
 
+def test_the_message_carries_its_provider_and_link_id() -> None:
+    inbound = africastalking.parse(load("inbound_with_link_id"))
+    assert (inbound.provider, inbound.link_id) == ("africastalking", "03090445075804249226")
+
+
+def test_a_link_id_longer_than_any_of_its_own_is_dropped_not_the_message() -> None:
+    inbound = africastalking.parse({**load("inbound_with_link_id"), "linkId": "9" * 65})
+    assert (inbound.text, inbound.link_id) == ("YES", None)
+
+
 @pytest.mark.parametrize(
     "form",
     [
@@ -121,6 +132,7 @@ def test_empty_link_id_is_no_link_id() -> None:
         {**load("inbound"), "from": ""},
         {**load("inbound"), "from": "Safaricom"},
         {**load("inbound"), "from": "not a number"},
+        {**load("inbound"), "id": "x" * 65},
         load("delivery_success"),
         {},
     ],
@@ -130,6 +142,7 @@ def test_empty_link_id_is_no_link_id() -> None:
         "no sender",
         "an alphanumeric sender",
         "not a phone number",
+        "an id longer than any of its own",
         "a delivery report at the incoming URL",
         "empty form",
     ],
@@ -236,8 +249,14 @@ def test_send_gives_up_waiting_after_the_send_timeout(at_api: AfricasTalkingAPI)
 
 
 def test_reply_echoes_the_link_id(at_api: AfricasTalkingAPI) -> None:
-    africastalking.send(hello(), provider_settings(), link_id="03090445075804249226")
+    reply = replace(hello(), link_id="03090445075804249226")
+    africastalking.send(reply, provider_settings())
     assert at_api.attempts[0]["linkId"] == "03090445075804249226"
+
+
+def test_message_that_answers_no_link_id_sends_none(at_api: AfricasTalkingAPI) -> None:
+    africastalking.send(hello(), provider_settings())
+    assert "linkId" not in at_api.attempts[0]
 
 
 def test_swahili_and_emoji_go_out_as_written(at_api: AfricasTalkingAPI) -> None:

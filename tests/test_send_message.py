@@ -251,3 +251,19 @@ def test_a_send_job_that_crashed_before_its_claim_is_recovered(run_jobs, twilio_
         run_jobs()
     assert [form["Body"] for form in twilio_api.sent] == ["Hello"]
     assert outbound_rows()[0].id == message_id
+
+
+def test_a_reply_echoes_a_link_id_only_within_the_hour_of_the_message(
+    africastalking_user, africastalking_api, run_jobs
+):
+    amina = africastalking_user("+254711000001")
+    amina.says("HELP", link_id="41000000000000000001")
+    run_jobs()
+    assert africastalking_api.sent[-1]["linkId"] == "41000000000000000001"
+    for minutes, echoed in ((30, "41000000000000000001"), (90, None)):
+        with time_machine.travel(now() + timedelta(minutes=minutes)):
+            with session_scope() as session:
+                contact = session.exec(select(Contact)).one()
+                outbox.to_contact(session, contact, "Your circle meets in the hall today.")
+            run_jobs()
+        assert africastalking_api.sent[-1].get("linkId") == echoed, minutes

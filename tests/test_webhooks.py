@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
-from bot.db import session_scope
+from bot.db import get_engine, session_scope
 from models.message import IN, OUT, Message
+from models.people import Contact
 from models.teams import GroupChat
 from tests.support import drivers
 
@@ -384,3 +387,212 @@ def test_a_lone_surrogate_from_telegram_json_is_stored_and_answered(
     assert response.status_code == 200
     run_jobs()
     assert len(ann.replies()) == 1
+
+
+# -- Africa's Talking: its callbacks carry our secret in their URL ------------------------------
+
+KENYAN = "+254711000001"
+
+
+def delivery(client, message_id: str, value: str, **extra: str) -> None:
+    """Post Africa's Talking's delivery report on one of our messages."""
+    form = {"id": message_id, "status": value, "phoneNumber": KENYAN,
+            "networkCode": drivers.SAFARICOM, "retryCount": "0"} | extra  # fmt: skip
+    response = drivers.africastalking_post(client, drivers.AT_DELIVERY_PATH, form)
+    assert response.status_code == 200
+
+
+def test_a_replayed_africastalking_sms_is_stored_and_handled_once(
+    client, africastalking_user, run_jobs
+):
+    amina = africastalking_user(KENYAN)
+    message_id = amina.says("HELP")
+    for _ in range(5):
+        amina.says("HELP", message_id=message_id)
+    run_jobs()
+    assert count(IN) == 1
+    assert len(amina.replies()) == 1
+
+
+@pytest.mark.parametrize("path", [drivers.AT_SMS_PATH, drivers.AT_DELIVERY_PATH])
+@pytest.mark.parametrize("secret", [None, "", "guess", drivers.AT_SECRET[:-1]])
+def test_an_africastalking_callback_without_our_secret_is_refused(
+    client, africastalking_user, path, secret
+):
+    form = africastalking_user(KENYAN).form("STOP")
+    assert drivers.africastalking_post(client, path, form, secret=secret).status_code == 403
+    assert count(IN) == 0
+
+
+def test_a_secret_in_a_header_or_the_form_is_not_the_secret_in_the_url(client, africastalking_user):
+    form = africastalking_user(KENYAN).form("STOP") | {"secret": drivers.AT_SECRET}
+    response = client.post(drivers.AT_SMS_PATH, data=form, headers={"X-Secret": drivers.AT_SECRET})
+    assert response.status_code == 403
+    assert count(IN) == 0
+
+
+def test_without_a_secret_set_africastalking_callbacks_are_all_refused(
+    client, settings, africastalking_user
+):
+    settings.africastalking_webhook_secret = ""
+    form = africastalking_user(KENYAN).form("HELP")
+    for secret in ("", drivers.AT_SECRET):
+        response = drivers.africastalking_post(client, drivers.AT_SMS_PATH, form, secret=secret)
+        assert response.status_code == 403
+    assert count(IN) == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda form: {},
+        lambda form: {"text": "HELP"},
+        lambda form: form | {"id": ""},
+        lambda form: form | {"from": ""},
+        lambda form: form | {"from": "Safaricom"},
+        lambda form: form | {"id": "x" * 65},
+        lambda form: {"id": "ATXid_1", "status": "Success", "phoneNumber": KENYAN},
+    ],
+    ids=["empty", "text only", "no id", "no sender", "alphanumeric sender", "long id",
+         "a delivery report"],
+)  # fmt: skip
+def test_an_africastalking_form_that_is_not_a_message_gets_a_400(
+    client, africastalking_user, africastalking_api, run_jobs, change
+):
+    form = change(africastalking_user(KENYAN).form("HELP"))
+    assert drivers.africastalking_post(client, drivers.AT_SMS_PATH, form).status_code == 400
+    run_jobs()
+    assert count(IN) == 0
+    assert africastalking_api.sent == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "a\x00b", "x" * 5000, "\u202eolleh", "'; DROP TABLE message; --", "{body} %s {{1}}",
+     "🙂" * 300],
+)  # fmt: skip
+def test_hostile_text_to_the_shortcode_is_stored_and_answered_kindly(
+    africastalking_user, run_jobs, text
+):
+    amina = africastalking_user(KENYAN)
+    amina.says(text)
+    run_jobs()
+    assert len(amina.replies()) == 1
+    assert "Sorry, something went wrong" not in amina.last_reply()
+
+
+def test_text_that_is_not_utf8_is_stored_and_answered(client, africastalking_user, run_jobs):
+    from urllib.parse import urlencode
+
+    amina = africastalking_user(KENYAN)
+    form = urlencode({k: v for k, v in amina.form("x").items() if k != "text"})
+    response = client.post(
+        drivers.AT_SMS_PATH,
+        query_string={"secret": drivers.AT_SECRET},
+        data=form + "&text=%FF%FEHELP",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    run_jobs()
+    assert len(amina.replies()) == 1
+
+
+class DatabaseAway:
+    """The database refusing every write of an incoming message, until it comes back."""
+
+    def __enter__(self):
+        event.listen(get_engine(), "before_cursor_execute", self.refuse)
+        return self
+
+    def __exit__(self, *_):
+        event.remove(get_engine(), "before_cursor_execute", self.refuse)
+
+    @staticmethod
+    def refuse(connection, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO MESSAGE"):
+            raise OperationalError(statement, parameters, Exception("the database is away"))
+
+
+def test_an_africastalking_sms_we_could_not_store_gets_a_503_and_its_retry_is_answered(
+    client, africastalking_user, run_jobs, caplog
+):
+    amina = africastalking_user(KENYAN)
+    form = amina.form("HELP")
+    with DatabaseAway():
+        response = drivers.africastalking_post(client, drivers.AT_SMS_PATH, form)
+    assert response.status_code == 503
+    assert count(IN) == 0
+    assert "not stored, answered 503: the database is away" in caplog.text
+    assert drivers.africastalking_post(client, drivers.AT_SMS_PATH, form).status_code == 200
+    run_jobs()
+    assert len(amina.replies()) == 1
+
+
+def test_a_twilio_sms_we_could_not_store_gets_a_503_never_a_200(client, sms_user, run_jobs):
+    form = {"MessageSid": "SM1", "From": "+15550001", "To": drivers.SMS_FROM, "Body": "HELP"}
+    with DatabaseAway():
+        response = drivers.signed_twilio_post(client, "/webhooks/twilio", form)
+    assert response.status_code == 503
+    assert count(IN) == 0
+
+
+def at_row():
+    with session_scope() as session:
+        return session.exec(select(Message).where(Message.direction == OUT)).one()
+
+
+def test_delivery_reports_end_delivered_and_never_move_back(
+    client, africastalking_user, africastalking_api, run_jobs
+):
+    africastalking_user(KENYAN).says("HELP")
+    run_jobs()
+    message_id = africastalking_api.sent[0]["messageId"]
+    assert at_row().provider_id == message_id
+    for value in ("Sent", "Submitted", "Buffered", "Success"):
+        delivery(client, message_id, value)
+    assert at_row().status == "delivered"
+    delivery(client, message_id, "Failed", failureReason="DeliveryFailure")
+    delivery(client, message_id, "Sent")
+    assert at_row().status == "delivered"
+
+
+def test_an_undelivered_report_records_its_reason(
+    client, africastalking_user, africastalking_api, run_jobs
+):
+    africastalking_user(KENYAN).says("HELP")
+    run_jobs()
+    delivery(client, africastalking_api.sent[0]["messageId"], "AbsentSubscriber",
+             failureReason="AbsentSubscriber")  # fmt: skip
+    assert (at_row().status, at_row().error) == ("undelivered", "AbsentSubscriber")
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{}, {"status": "Success"}, {"id": "ATXid_nobody", "status": "Success"},
+     {"id": "ATXid_nobody", "status": "SomethingNew"}],
+    ids=["empty", "no id", "not ours", "a status we do not know"],
+)  # fmt: skip
+def test_a_delivery_report_we_cannot_place_changes_nothing(
+    client, africastalking_user, run_jobs, form
+):
+    africastalking_user(KENYAN).says("HELP")
+    run_jobs()
+    response = drivers.africastalking_post(client, drivers.AT_DELIVERY_PATH, form)
+    assert response.status_code == (400 if not form.get("id") else 200)
+    assert at_row().status == "sent"
+
+
+def test_a_blacklisted_number_stops_the_contact(
+    client, africastalking_user, africastalking_api, run_jobs
+):
+    amina = africastalking_user(KENYAN)
+    amina.says("HELP")
+    run_jobs()
+    delivery(client, africastalking_api.sent[0]["messageId"], "Rejected",
+             failureReason="UserInBlackList")  # fmt: skip
+    assert at_row().status == "failed"
+    with session_scope() as session:
+        assert session.exec(select(Contact.opted_out_at)).one() is not None
+    amina.says("HELP")
+    run_jobs()
+    assert amina.last_reply() == "Messages from circlebot are off. Reply START to get them again."

@@ -24,13 +24,24 @@ from typing import Any
 import requests
 
 from bot import clock
-from bot.channels.base import SMS, DeliveryStatus, Inbound, Outbound, SendResult, e164
+from bot.channels.base import (
+    AFRICASTALKING,
+    SMS,
+    DeliveryStatus,
+    Inbound,
+    Outbound,
+    SendResult,
+    e164,
+)
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 # The send endpoint, the same path on the live API, the sandbox and our fake.
 MESSAGING_PATH = "/version1/messaging"
+# Its message ids are UUIDs and its linkIds about twenty digits; anything longer than we store
+# is not its: such an id refuses the message, such a linkId is dropped.
+MAX_ID_LENGTH = 64
 
 # Its API answers 401 when the username and API key do not match, which no retry will change.
 HTTP_UNAUTHORIZED = 401
@@ -90,7 +101,7 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
     """Turn an incoming-message callback into an Inbound, or None if it is not a message."""
     provider_id = form.get("id") or ""
     address = e164(form.get("from") or "")
-    if not provider_id or address is None:
+    if not provider_id or len(provider_id) > MAX_ID_LENGTH or address is None:
         # A delivery report posted to the incoming URL has an id but no sender.
         return None
     return Inbound(
@@ -99,16 +110,19 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
         text=form.get("text") or "",
         provider_id=provider_id,
         received_at=clock.now(),
+        provider=AFRICASTALKING,
+        link_id=link_id(form),
     )
 
 
 def link_id(form: Mapping[str, str]) -> str | None:
-    """Read the linkId of an incoming message, to store with it and echo in `send(link_id=…)`.
+    """Read the linkId of an incoming message, which a reply to it echoes (`Outbound.link_id`).
 
     Premium and on-demand shortcodes bill and route a reply by the linkId of the message it
     answers; a standard two-way shortcode sends none, and a reply then goes without one.
     """
-    return form.get("linkId") or None
+    found = form.get("linkId") or None
+    return found if found is None or len(found) <= MAX_ID_LENGTH else None
 
 
 def parse_delivery(form: Mapping[str, str]) -> DeliveryStatus | None:
@@ -127,8 +141,8 @@ def stops_contact(form: Mapping[str, str]) -> bool:
     return (form.get("failureReason") or "").lower() in STOPPING_FAILURE_REASONS
 
 
-def send(out: Outbound, settings: Settings, *, link_id: str | None = None) -> SendResult:
-    """Hand one SMS to Africa's Talking, echoing `link_id` when given; say how it went."""
+def send(out: Outbound, settings: Settings) -> SendResult:
+    """Hand one SMS to Africa's Talking, echoing the linkId of a reply; say how it went."""
     if out.channel != SMS:
         return SendResult.failed(f"africastalking sends sms, not {out.channel}")
     if not (
@@ -143,8 +157,8 @@ def send(out: Outbound, settings: Settings, *, link_id: str | None = None) -> Se
         "message": out.body,
         "from": settings.africastalking_shortcode,
     }
-    if link_id:
-        form["linkId"] = link_id
+    if out.link_id:
+        form["linkId"] = out.link_id
     url = settings.africastalking_api_base_url.rstrip("/") + MESSAGING_PATH
     try:
         answer = _session(settings.africastalking_api_key).post(

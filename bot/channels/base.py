@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -11,6 +12,14 @@ import phonenumbers
 SMS = "sms"
 WHATSAPP = "whatsapp"
 TELEGRAM = "telegram"
+
+# The providers that carry SMS, as SMS_ROUTES names them.
+TWILIO = "twilio"
+AFRICASTALKING = "africastalking"
+SMS_PROVIDERS = (TWILIO, AFRICASTALKING)
+# The SMS_ROUTES key for every number no other key matches.
+ANY_NUMBER = "*"
+_PREFIX = re.compile(r"\+[0-9]{1,15}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,8 @@ class Inbound:
     language_hint: str | None = None  # Telegram's language_code, when the client sends it
     reply_to: int | None = None  # a tapped button: the id of our question it answers
     thread_id: int | None = None  # a Telegram forum topic the message was posted in
+    provider: str | None = None  # the SMS provider it came through: replies go back that way
+    link_id: str | None = None  # Africa's Talking's linkId, which a reply to it echoes
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class Outbound:
     status_callback: str | None = None
     buttons: tuple[tuple[str, str], ...] = ()  # (label, what a tap sends back), in order
     thread_id: int | None = None  # the Telegram forum topic to post in
+    link_id: str | None = None  # Africa's Talking: the linkId of the message this answers
 
 
 @dataclass(frozen=True)
@@ -113,3 +125,17 @@ def e164(number: str) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_calling_code_prefix(prefix: str) -> bool:
+    """Tell whether `prefix` is "+" and digits that begin with a country calling code (+254,
+    +1, or +1876 within +1), as SMS_ROUTES keys must."""
+    if not _PREFIX.fullmatch(prefix):
+        return False
+    digits = prefix[1:]
+    # Calling codes are one to three digits and none begins another, so at most one fits.
+    return any(
+        int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+        for size in (1, 2, 3)
+        if len(digits) >= size
+    )

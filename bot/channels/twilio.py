@@ -16,6 +16,7 @@ from twilio.rest import Client
 from bot import buttons, clock
 from bot.channels.base import (
     SMS,
+    TWILIO,
     WHATSAPP,
     DeliveryStatus,
     Inbound,
@@ -84,6 +85,7 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
         media=_media(form),
         profile_name=form.get("ProfileName") or None,
         reply_to=tap[0] if tap else None,
+        provider=TWILIO,
     )
 
 

@@ -9,6 +9,8 @@ import uuid
 
 from twilio.request_validator import RequestValidator
 
+from bot import clock
+from tests.support.africastalking_api import AfricasTalkingAPI
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.twilio_api import TwilioAPI
 
@@ -20,6 +22,13 @@ TELEGRAM_SECRET = "test-webhook-secret"
 BOT_USERNAME = "circlebot_test_bot"
 SMS_FROM = "+15550000000"
 WHATSAPP_FROM = "whatsapp:+15550000001"
+AT_USERNAME = "circlebot"
+AT_API_KEY = "atsk_test_" + "0" * 54
+AT_SHORTCODE = "22384"
+AT_SECRET = "test-africastalking-secret-3f9c1d7e"
+AT_SMS_PATH = "/webhooks/africastalking/sms"
+AT_DELIVERY_PATH = "/webhooks/africastalking/delivery"
+SAFARICOM = "63902"  # the networkCode Africa's Talking gives Safaricom's subscribers
 
 _update_ids = itertools.count(1000)
 
@@ -35,6 +44,12 @@ def telegram_post(client, update: dict, secret: str = TELEGRAM_SECRET):
     return client.post(
         "/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
     )
+
+
+def africastalking_post(client, path: str, form: dict[str, str], secret: str | None = AT_SECRET):
+    """Post a form to an Africa's Talking callback URL, which carries our secret."""
+    query = {} if secret is None else {"secret": secret}
+    return client.post(path, query_string=query, data=form)
 
 
 class PhoneUser:
@@ -78,6 +93,42 @@ class PhoneUser:
     def last_reply(self) -> str:
         replies = self.replies()
         assert replies, f"nothing was sent to {self.address}"
+        return replies[-1]
+
+
+class AfricasTalkingUser:
+    """Someone texting the bot's shortcode in Kenya, through Africa's Talking."""
+
+    def __init__(self, client, africastalking: AfricasTalkingAPI, number: str) -> None:
+        self.client, self.africastalking, self.number = client, africastalking, number
+        self.handle = f"sms:{number}"
+
+    def form(self, text: str, link_id: str | None = None, message_id: str | None = None) -> dict:
+        """The form Africa's Talking posts for this text (a premium shortcode adds a linkId)."""
+        form = {
+            "from": self.number,
+            "to": AT_SHORTCODE,
+            "text": text,
+            "date": clock.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "id": message_id or str(uuid.uuid4()),
+            "networkCode": SAFARICOM,
+        }
+        return form | ({"linkId": link_id} if link_id else {})
+
+    def says(self, text: str, link_id: str | None = None, message_id: str | None = None) -> str:
+        """Send a message; returns its id (post it again to replay it)."""
+        form = self.form(text, link_id, message_id)
+        response = africastalking_post(self.client, AT_SMS_PATH, form)
+        assert response.status_code == 200, response.data
+        return form["id"]
+
+    def replies(self) -> list[str]:
+        """Every message the bot sent this person through Africa's Talking, in order."""
+        return self.africastalking.to(self.number)
+
+    def last_reply(self) -> str:
+        replies = self.replies()
+        assert replies, f"nothing was sent to {self.number} through Africa's Talking"
         return replies[-1]
 
 

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from bot.config import Settings
 from tests.support import drivers
+from tests.support.africastalking_api import LIVE_API
 
 T = TypeVar("T")
 
@@ -35,7 +36,8 @@ def wait_for(condition: Callable[[], T], timeout: float = 30.0, what: str = "con
 def provider_settings(
     instance: Path, database_url: str, redis_url: str, telegram_url: str = "", **overrides
 ) -> Settings:
-    """Settings of a deployment with both providers configured and sending rates out of the way."""
+    """Settings of a deployment with every provider configured and sending rates out of the way;
+    SMS goes by Twilio unless a test routes it (SMS_ROUTES)."""
     values = dict(
         database_url=database_url,
         redis_url=redis_url,
@@ -46,11 +48,18 @@ def provider_settings(
         twilio_sms_from=drivers.SMS_FROM,
         twilio_whatsapp_from=drivers.WHATSAPP_FROM,
         twilio_api_base_url="",
+        africastalking_username=drivers.AT_USERNAME,
+        africastalking_api_key=drivers.AT_API_KEY,
+        africastalking_shortcode=drivers.AT_SHORTCODE,
+        africastalking_webhook_secret=drivers.AT_SECRET,
+        africastalking_api_base_url=LIVE_API,  # where the `responses` fake answers
+        sms_routes={"*": "twilio"},
         telegram_bot_token=drivers.TELEGRAM_TOKEN,
         telegram_bot_username=drivers.BOT_USERNAME,
         telegram_webhook_secret=drivers.TELEGRAM_SECRET,
         outbox="providers",
         sms_rate_per_second=100000.0,
+        africastalking_rate_per_second=100000.0,
         telegram_rate_per_second=100000.0,
         telegram_group_rate_per_minute=6000000.0,
     )
