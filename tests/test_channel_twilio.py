@@ -130,6 +130,7 @@ def test_sender_number_is_normalized_to_e164() -> None:
     "change",
     [
         {"MessageSid": "", "SmsMessageSid": ""},
+        {"MessageSid": "SM" + "0" * 80},
         {"From": ""},
         {"From": "messenger:1234567890"},
         {"From": "not a number"},
@@ -137,6 +138,7 @@ def test_sender_number_is_normalized_to_e164() -> None:
     ],
     ids=[
         "no message sid",
+        "a sid longer than any of Twilio's",
         "no sender",
         "a channel we do not answer",
         "not a phone number",

@@ -36,6 +36,8 @@ logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 WHATSAPP_PREFIX = "whatsapp:"
 # A sender that starts with this is a Messaging Service SID, not a number: Twilio picks the number.
 MESSAGING_SERVICE_PREFIX = "MG"
+# Message SIDs are 34 characters; one longer than we store is not Twilio's.
+MAX_SID_LENGTH = 64
 # Twilio sends at most ten attachments per message (MediaUrl0 … MediaUrl9).
 TWILIO_MAX_MEDIA = 10
 # The carrier blocked this number after the person texted STOP: sending again is refused, and
@@ -67,7 +69,7 @@ def parse(form: Mapping[str, str]) -> Inbound | None:
     """Turn an incoming-message webhook into an Inbound, or None if it is not one for us."""
     provider_id = form.get("MessageSid") or form.get("SmsMessageSid")
     sender = form.get("From") or ""
-    if not provider_id or not sender:
+    if not provider_id or len(provider_id) > MAX_SID_LENGTH or not sender:
         return None
     channel, address = _channel_and_address(sender)
     if channel is None or address is None:
