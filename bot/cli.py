@@ -68,6 +68,7 @@ def register_commands(app: Flask) -> None:
     circle = AppGroup("circle", help="Circles.")
     telegram = AppGroup("telegram", help="Telegram.")
     outbox_group = AppGroup("outbox", help="What went out, and who missed out.")
+    inbox = AppGroup("inbox", help="What came in.")
 
     @db.command("upgrade")
     @click.option("--json", "as_json", is_flag=True)
@@ -288,5 +289,18 @@ def register_commands(app: Flask) -> None:
         )
         report(result, as_json, human)
 
-    for group in (db, team, circle, telegram, outbox_group):
+    @inbox.command("reconcile")
+    @click.option("--since", default=None, help="ISO instant; no offset means UTC")
+    def inbox_reconcile(since: str | None) -> None:
+        """Store what people sent since then that our webhooks missed, from the providers' own
+        lists, and answer it; print what each provider listed and what was new, as JSON."""
+        from jobs import reconcile
+
+        try:
+            instant = aware(datetime.fromisoformat(since)) if since else None
+        except ValueError as error:
+            raise click.BadParameter("write --since like 2026-12-01T15:00") from error
+        click.echo(json.dumps(reconcile.run(instant)))
+
+    for group in (db, team, circle, telegram, outbox_group, inbox):
         app.cli.add_command(group)

@@ -17,6 +17,7 @@ from conversations import engine, prompts
 from jobs import (
     digest,
     lifecycle,
+    reconcile,
     reflection_prompts,
     reminder_preview,
     reminders,
@@ -182,6 +183,8 @@ SWEEPS: list[Sweep] = [
     reports.sweep,
     digest.sweep,
     recover_outbox,
+    # Before recovery: what the providers kept and our webhooks missed is stored, then handled.
+    reconcile.sweep,
     recover_inbox,
     expire_dialogs,
     prompts.nudge_idle,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from functools import lru_cache
 
 import requests
@@ -215,3 +217,47 @@ def _rest_error(exc: TwilioRestException | TwilioServiceException) -> SendResult
     if code == TWILIO_OPTED_OUT:
         return SendResult.failed(error, stop_contact=True)
     return SendResult.failed(error)
+
+
+# The Messages list names what a person sent us "inbound"; our sends are "outbound-api",
+# "outbound-reply" or "outbound-call".
+INBOUND_DIRECTION = "inbound"
+
+
+def received_since(settings: Settings, since: datetime) -> list[Inbound]:
+    """List what people sent to our SMS and WhatsApp numbers since then, from Twilio's own
+    records, for the webhooks we may have missed."""
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
+        return []
+    since = clock.aware(since)
+    received = []
+    for sender, prefix in (
+        (settings.twilio_sms_from, ""),
+        (settings.twilio_whatsapp_from, WHATSAPP_PREFIX),
+    ):
+        if not sender:
+            continue
+        if sender.startswith(MESSAGING_SERVICE_PREFIX):
+            # The list filters by our number, and a Messaging Service hides which of its
+            # numbers got the message: those missed are not found here.
+            log.warning("cannot list messages received through Messaging Service %s", sender)
+            continue
+        to = sender if sender.startswith(WHATSAPP_PREFIX) else prefix + sender
+        # The library follows next_page_uri through every page.
+        for listed in _client(settings).messages.list(to=to, date_sent_after=since):
+            received_at = listed.date_sent or listed.date_created
+            # Twilio may read the filter by day; the window is what we were asked for.
+            if listed.direction != INBOUND_DIRECTION or (received_at and received_at < since):
+                continue
+            inbound = parse(
+                {
+                    "MessageSid": listed.sid or "",
+                    "From": listed.from_ or "",
+                    "Body": listed.body or "",
+                    "NumMedia": listed.num_media or "0",
+                }
+            )
+            if inbound is not None:
+                received_at = clock.aware(received_at) if received_at else inbound.received_at
+                received.append(replace(inbound, received_at=received_at))
+    return received

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import uuid
+from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import responses
 
@@ -34,6 +37,44 @@ class AfricasTalkingAPI:
         mock.add_callback(
             responses.POST, base_url.rstrip("/") + MESSAGING_PATH, callback=self._answer
         )
+        # Its fetch-messages API: what people sent our shortcode as it kept it, each fetch we
+        # made, and how many it answers at a time.
+        self.inbox: list[dict[str, Any]] = []
+        self.fetches: list[dict[str, str]] = []
+        self.batch_size = 25
+        self._fetch_failures: list[int] = []
+        self._ids = itertools.count(15071)  # its fetched ids are numbers that only grow
+        self._mock, self._fetch_url, self._serving_fetch = mock, base_url.rstrip("/"), False
+        # A mock that insists every registered request is made gets the fetch API only once a
+        # test uses it.
+        if not mock.assert_all_requests_are_fired:
+            self._serve_fetch()
+
+    def _serve_fetch(self) -> None:
+        if not self._serving_fetch:
+            self._serving_fetch = True
+            self._mock.add_callback(
+                responses.GET,
+                re.compile(re.escape(self._fetch_url + MESSAGING_PATH) + r"\?"),
+                callback=self._fetch,
+            )
+
+    def keep(
+        self, number: str, text: str, date: datetime, shortcode: str, link_id: str | None = None
+    ) -> str:
+        """Put a message in its fetch list, as its API shows one; return its id."""
+        self._serve_fetch()
+        message = {
+            "id": next(self._ids), "from": number, "to": shortcode, "text": text,
+            "linkId": link_id, "date": date.isoformat(timespec="milliseconds"),
+        }  # fmt: skip
+        self.inbox.append(message)
+        return str(message["id"])
+
+    def fail_fetch_next(self, n: int = 1, status: int = 500) -> None:
+        """Refuse the next n fetches with this HTTP status."""
+        self._serve_fetch()
+        self._fetch_failures.extend([status] * n)
 
     def reply_next(self, http_status: int, body: dict[str, Any] | str, n: int = 1) -> None:
         """Answer the next n sends with this HTTP status and body (JSON if a dict)."""
@@ -72,6 +113,19 @@ class AfricasTalkingAPI:
         self.sent.append(form | {"messageId": message_id})
         body = _recipient(SENT_CODE, SENT_WORD, number=form.get("to", ""), message_id=message_id)
         return 201, {"Content-Type": "application/json"}, json.dumps(body)
+
+    def _fetch(self, request):
+        """Answer the messages after lastReceivedId, oldest first, a batch at a time."""
+        query = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
+        self.fetches.append(query)
+        if self._api_key is not None and request.headers.get("apiKey") != self._api_key:
+            return 401, {"Content-Type": "text/plain"}, BAD_CREDENTIALS
+        if self._fetch_failures:
+            return self._fetch_failures.pop(0), {"Content-Type": "text/plain"}, "error"
+        after = int(query.get("lastReceivedId") or 0)
+        batch = [m for m in self.inbox if m["id"] > after][: self.batch_size]
+        body = {"SMSMessageData": {"Messages": batch}}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
 
 def _recipient(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from urllib.parse import parse_qsl
+from datetime import datetime
+from email.utils import format_datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import responses
 
@@ -20,6 +22,45 @@ class TwilioAPI:
         self.attempts: list[dict[str, str]] = []
         self._failures: list[tuple[int, dict]] = []
         mock.add_callback(responses.POST, MESSAGES_URL, callback=self._answer)
+        # Its Messages list: what people sent us, as Twilio kept it, and each page we asked for.
+        self.received: list[dict] = []
+        self.list_requests: list[dict[str, str]] = []
+        self.page_size = 50
+        self._list_failures: list[int] = []
+        # A mock that insists every registered request is made gets the list only once a test
+        # uses it.
+        self._mock, self._serving_list = mock, False
+        if not mock.assert_all_requests_are_fired:
+            self._serve_list()
+
+    def _serve_list(self) -> None:
+        if not self._serving_list:
+            self._serving_list = True
+            self._mock.add_callback(responses.GET, MESSAGES_URL, callback=self._list)
+
+    def keep(
+        self,
+        sid: str,
+        from_: str,
+        to: str,
+        body: str,
+        date_sent: datetime,
+        direction: str = "inbound",
+    ) -> None:
+        """Put a message in Twilio's Messages list, as its REST resource shows one."""
+        self._serve_list()
+        self.received.append(
+            {
+                "sid": sid, "from": from_, "to": to, "body": body, "direction": direction,
+                "num_media": "0", "status": "received" if direction == "inbound" else "sent",
+                "date_sent": format_datetime(date_sent, usegmt=True), "_at": date_sent,
+            }
+        )  # fmt: skip
+
+    def fail_list_next(self, n: int = 1, status: int = 500) -> None:
+        """Refuse the next n reads of the Messages list with this HTTP status."""
+        self._serve_list()
+        self._list_failures.extend([status] * n)
 
     def fail_next(self, n: int = 1, status: int = 500, code: int | None = None) -> None:
         """Refuse the next n sends with this HTTP status and Twilio error code."""
@@ -53,6 +94,37 @@ class TwilioAPI:
         self.sent.append(form | {"Sid": sid})
         body = {"sid": sid, "status": "queued", "to": form.get("To"), "body": form.get("Body")}
         return 201, {"Content-Type": "application/json"}, json.dumps(body)
+
+    def _list(self, request):
+        """Serve the Messages list filtered by To and DateSent>, newest first, page by page."""
+        url = urlsplit(request.url)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        self.list_requests.append(query)
+        if self._list_failures:
+            status = self._list_failures.pop(0)
+            body = {"code": 20500, "message": "list failed", "status": status}
+            return status, {"Content-Type": "application/json"}, json.dumps(body)
+        after = datetime.fromisoformat(query["DateSent>"]) if "DateSent>" in query else None
+        listed = sorted(
+            (
+                m
+                for m in self.received
+                if m["to"] == query.get("To", m["to"]) and (after is None or m["_at"] >= after)
+            ),
+            key=lambda m: m["_at"],
+            reverse=True,
+        )
+        page = int(query.get("Page", 0))
+        chunk = listed[page * self.page_size : (page + 1) * self.page_size]
+        more = (page + 1) * self.page_size < len(listed)
+        next_query = urlencode(query | {"Page": page + 1, "PageToken": f"PA{page + 1}"})
+        body = {
+            "messages": [{k: v for k, v in m.items() if k != "_at"} for m in chunk],
+            "page": page,
+            "page_size": self.page_size,
+            "next_page_uri": f"{url.path}?{next_query}" if more else None,
+        }
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
 
 def _text(form: dict[str, str]) -> str:
