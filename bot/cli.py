@@ -291,16 +291,22 @@ def register_commands(app: Flask) -> None:
 
     @inbox.command("reconcile")
     @click.option("--since", default=None, help="ISO instant; no offset means UTC")
-    def inbox_reconcile(since: str | None) -> None:
+    @click.option("--json", "as_json", is_flag=True)
+    def inbox_reconcile(since: str | None, as_json: bool) -> None:
         """Store what people sent since then that our webhooks missed, from the providers' own
-        lists, and answer it; print what each provider listed and what was new, as JSON."""
+        lists, and answer it; say what each provider listed and what was new."""
         from jobs import reconcile
 
         try:
             instant = aware(datetime.fromisoformat(since)) if since else None
         except ValueError as error:
             raise click.BadParameter("write --since like 2026-12-01T15:00") from error
-        click.echo(json.dumps(reconcile.run(instant)))
+        result = reconcile.run(instant)
+        human = (
+            f"listed: twilio {result['twilio']}, africastalking {result['africastalking']}; "
+            f"stored and answered: {result['inserted']}; provider errors: {result['errors']}"
+        )
+        report(result, as_json, human)
 
     for group in (db, team, circle, telegram, outbox_group, inbox):
         app.cli.add_command(group)

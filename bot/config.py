@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import phonenumbers
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -88,8 +89,12 @@ class Settings(BaseSettings):
         for prefix, provider in routes.items():
             if provider not in SMS_PROVIDERS:
                 raise ValueError(f"SMS_ROUTES: {provider!r} is none of {', '.join(SMS_PROVIDERS)}")
-            if prefix != ANY_NUMBER and not is_calling_code_prefix(prefix):
-                raise ValueError(f"SMS_ROUTES: {prefix!r} is not a calling-code prefix like +254")
+            country = prefix in phonenumbers.SUPPORTED_REGIONS  # "KE": a country's numbers
+            if prefix != ANY_NUMBER and not country and not is_calling_code_prefix(prefix):
+                raise ValueError(
+                    f"SMS_ROUTES: {prefix!r} is neither a calling-code prefix like +254 nor a "
+                    "country like KE"
+                )
         return routes
 
     @property

@@ -191,10 +191,17 @@ def test_inbox_reconcile_prints_what_it_found(cli, twilio_api, africastalking_ap
     at = now() - timedelta(hours=3)
     twilio_api.keep("SM" + "h" * 32, AMINA, SMS_FROM, "HELP", at)
 
-    result = cli("inbox", "reconcile", "--since", (at - timedelta(minutes=1)).isoformat())
+    since = (at - timedelta(minutes=1)).isoformat()
+    result = cli("inbox", "reconcile", "--since", since, "--json")
 
     assert json.loads(result.stdout) == {
         "twilio": 1, "africastalking": 0, "inserted": 1, "errors": 0,
     }  # fmt: skip
+    assert inbound_bodies() == ["HELP"]
+    # Run again, for people: the same message is listed, and nothing is stored twice.
+    again = cli("inbox", "reconcile", "--since", since)
+    assert again.stdout.strip() == (
+        "listed: twilio 1, africastalking 0; stored and answered: 0; provider errors: 0"
+    )
     assert inbound_bodies() == ["HELP"]
     assert cli("inbox", "reconcile", "--since", "yesterday", ok=False).exit_code == 2

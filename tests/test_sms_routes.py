@@ -42,11 +42,16 @@ def kenya_routes(settings):
         ("+254733123456", {"+254": "twilio", "+25473": "africastalking"}, "africastalking"),
         (BRITISH, {"+254": "africastalking"}, None),
         (KENYAN, {"*": "twilio"}, "twilio"),
+        (KENYAN, {"KE": "africastalking", "*": "twilio"}, "africastalking"),
+        (AMERICAN, {"KE": "africastalking", "*": "twilio"}, "twilio"),
+        ("+18765550123", {"JM": "africastalking", "*": "twilio"}, "africastalking"),
+        (KENYAN, {"+25471": "twilio", "KE": "africastalking"}, "twilio"),
     ],
     ids=["kenyan", "us", "other", "spaced", "jamaica within +1", "us beside jamaica",
-         "longest prefix", "no route", "default"],
+         "longest prefix", "no route", "default", "by country", "another country",
+         "a country within +1", "a prefix before its country"],
 )  # fmt: skip
-def test_a_number_goes_by_its_longest_matching_prefix(number, routes, provider):
+def test_a_number_goes_by_its_longest_matching_prefix_then_its_country(number, routes, provider):
     assert route(number, routes) == provider
 
 
@@ -63,8 +68,9 @@ def test_without_routes_every_number_goes_by_twilio(monkeypatch):
 @pytest.mark.parametrize(
     "routes",
     ['{"+254": "africas-talking"}', '{"254": "twilio"}', '{"+2": "twilio"}',
-     '{"+254x": "twilio"}', '["twilio"]'],
-    ids=["unknown provider", "no plus", "no calling code", "not digits", "not an object"],
+     '{"+254x": "twilio"}', '["twilio"]', '{"XX": "twilio"}'],
+    ids=["unknown provider", "no plus", "no calling code", "not digits", "not an object",
+         "no such country"],
 )  # fmt: skip
 def test_a_route_that_cannot_work_stops_the_process_at_start(routes):
     with pytest.raises(ValidationError, match="sms_routes"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType
 
+import phonenumbers
+
 from bot.channels.base import AFRICASTALKING, ANY_NUMBER, SMS, TELEGRAM, TWILIO, WHATSAPP, e164
 from bot.config import Settings
 
@@ -18,12 +20,16 @@ def sms_provider(address: str, last_provider: str | None, settings: Settings) ->
 
 
 def route(address: str, routes: Mapping[str, str]) -> str | None:
-    """The provider SMS_ROUTES gives a number: its longest matching prefix's, else "*"'s."""
+    """The provider SMS_ROUTES gives a number: its longest matching prefix's, else its
+    country's (e.g. "KE"), else "*"'s."""
     # Prefixes, not only country codes: +1 is shared by the US, Canada and the Caribbean, and a
     # route for Jamaica is +1876.
     number = e164(address) or ""
-    matching = [key for key in routes if key != ANY_NUMBER and number.startswith(key)]
-    return routes[max(matching, key=len)] if matching else routes.get(ANY_NUMBER)
+    matching = [key for key in routes if key.startswith("+") and number.startswith(key)]
+    if matching:
+        return routes[max(matching, key=len)]
+    country = phonenumbers.region_code_for_number(phonenumbers.parse(number)) if number else None
+    return routes.get(country or ANY_NUMBER, routes.get(ANY_NUMBER))
 
 
 def sms_configured(provider: str, settings: Settings) -> bool:
