@@ -15,12 +15,13 @@ from sqlmodel import select
 
 from bot import languages, queue
 from bot.channels import africastalking, telegram, twilio
-from bot.channels.base import SMS, ChatEvent, Inbound
+from bot.channels.base import ChatEvent, Inbound
 from bot.clock import now
 from bot.config import get_settings
 from bot.db import get_engine, session_scope
 from bot.identity import new_contact_id
 from handlers import chat_events
+from jobs import delivery
 from models.message import FINAL, HANDLED, IN, OUT, RECEIVED, Message
 from models.people import Contact
 from models.teams import GroupChat
@@ -130,34 +131,13 @@ def africastalking_inbound() -> Response:
 
 @webhooks.post("/webhooks/africastalking/delivery")
 def africastalking_delivery() -> Response:
-    """A delivery report on a message we sent; final states never move back, and an opt-out
-    from our shortcode stops the contact."""
+    """A delivery report on a message we sent (jobs.delivery applies it)."""
     form = _verified_africastalking_form()
-    status = africastalking.parse_delivery(form)
-    if status is None:
+    if africastalking.parse_delivery(form) is None:
         if not form.get("id"):
             abort(400)
         return Response("", status=200)
-    ours = (
-        (Message.direction == OUT)
-        & (Message.channel == SMS)
-        & (Message.provider_id == status.provider_id)
-    )
-    with session_scope() as session:
-        session.execute(
-            update(Message)
-            .where(ours, Message.status.not_in(FINAL))
-            .values(status=status.status, error=status.error)
-        )
-        if africastalking.stops_contact(form):
-            session.execute(
-                update(Contact)
-                .where(
-                    Contact.id == select(Message.contact_id).where(ours).scalar_subquery(),
-                    Contact.opted_out_at.is_(None),
-                )
-                .values(opted_out_at=now())
-            )
+    delivery.apply_africastalking(form)
     return Response("", status=200)
 
 

@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.channels import texting_number
+from bot.channels.base import SMS, WHATSAPP
 from bot.config import get_settings
 from bot.context import Context
 from bot.i18n import t
@@ -118,14 +120,16 @@ def finish(ctx: Context, data: dict) -> None:
     )
     ctx.forget_roles()
     ctx.say("new.created", name=circle.name, code=circle.join_code)
-    ctx.send(share_line(circle.join_code, ctx.language))
+    phone = ctx.contact.address if ctx.contact.channel in (SMS, WHATSAPP) else None
+    ctx.send(share_line(circle.join_code, ctx.language, phone))
 
 
-def share_line(code: str, language: str) -> str:
-    """One line a facilitator can forward: how to join, on the channel we have."""
+def share_line(code: str, language: str, phone: str | None = None) -> str:
+    """One line a facilitator can forward: how to join, on the channel we have; by SMS at the
+    number their own learners would text (in Kenya, the shortcode)."""
     settings = get_settings()
-    if settings.twilio_sms_from.startswith("+"):
-        return t("new.share_sms", language, code=code, number=settings.twilio_sms_from)
+    if number := texting_number(settings, phone):
+        return t("new.share_sms", language, code=code, number=number)
     if settings.telegram_bot_username:
         return t("new.share_telegram", language, code=code, bot=settings.telegram_bot_username)
     return t("new.share", language, code=code)

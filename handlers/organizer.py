@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from sqlmodel import select
 
+from bot.channels import texting_number
 from bot.channels.base import SMS, TELEGRAM, WHATSAPP
 from bot.config import get_settings
 from bot.context import Context
@@ -56,25 +57,27 @@ def send_digest(ctx: Context, teams: list[Team]) -> None:
             ctx.send(body, media=media)
 
 
-def invite_text(team: Team, language: str, channel: str | None = None) -> str:
+def invite_text(
+    team: Team, language: str, channel: str | None = None, phone: str | None = None
+) -> str:
     """The facilitator invite code with a line to share that names where to send it: the bot's
     address on `channel` when we have one there, else on the first channel we have."""
-    addresses = bot_addresses()
+    addresses = bot_addresses(phone)
     where = addresses.get(channel) or next(iter(addresses.values()), None)
     if where is None:  # forwarded, "send it to me" would name nobody
         return t("organizer.invite_plain", language, team=team.name, code=team.invite_code)
     return t("organizer.invite", language, team=team.name, code=team.invite_code, where=where)
 
 
-def bot_addresses() -> dict[str, str]:
-    """Where people can write to the bot, by channel: its phone numbers and Telegram link."""
+def bot_addresses(phone: str | None = None) -> dict[str, str]:
+    """Where people can write to the bot, by channel: its phone numbers (by SMS, the one a
+    person at `phone` texts: in Kenya the shortcode) and Telegram link."""
     settings = get_settings()
-    addresses = {
-        SMS: settings.twilio_sms_from,
-        WHATSAPP: settings.twilio_whatsapp_from.removeprefix("whatsapp:"),
-    }
+    whatsapp = settings.twilio_whatsapp_from.removeprefix("whatsapp:")
     # A Messaging Service SID (MG…) sends for a pool of numbers: it is no number to text.
-    found = {ch: number for ch, number in addresses.items() if PHONE_NUMBER.fullmatch(number)}
+    found = {WHATSAPP: whatsapp} if PHONE_NUMBER.fullmatch(whatsapp) else {}
+    if number := texting_number(settings, phone):
+        found = {SMS: number} | found
     if settings.telegram_bot_username:
         found[TELEGRAM] = f"t.me/{settings.telegram_bot_username.lstrip('@')}"
     return found
@@ -95,7 +98,8 @@ def _for_teams(action: Callable[[Context, list[Team]], None]) -> Callable[[Conte
 
 def _invite(ctx: Context, teams: list[Team]) -> None:
     for team in teams:
-        ctx.send(invite_text(team, ctx.language, ctx.contact.channel))
+        phone = ctx.contact.address if ctx.contact.channel in (SMS, WHATSAPP) else None
+        ctx.send(invite_text(team, ctx.language, ctx.contact.channel, phone))
 
 
 def _link(ctx: Context, teams: list[Team]) -> None:

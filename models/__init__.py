@@ -4,11 +4,12 @@ from models.circles import Circle, Facilitation, Meeting, Rsvp, Signup
 from models.conversation import Conversation
 from models.feedback import Reflection, SurveyResponse
 from models.message import Message
-from models.people import Contact, Person
+from models.people import ConnectCode, Contact, Person
 from models.teams import GroupChat, LinkCode, Team, TeamMember
 
 __all__ = [
     "Circle",
+    "ConnectCode",
     "Contact",
     "Conversation",
     "Facilitation",

@@ -162,6 +162,7 @@ def test_invite_without_a_number_or_username_names_no_one(settings, telegram_use
 
     use_settings(settings.model_copy(update={"twilio_sms_from": "MG" + "0" * 32,
                                              "twilio_whatsapp_from": "",
+                                             "africastalking_shortcode": "",
                                              "telegram_bot_username": ""}))  # fmt: skip
     code = setup()
     telegram_organizer(4242)

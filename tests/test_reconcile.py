@@ -132,6 +132,18 @@ def test_messages_before_the_window_are_left_alone(settings, twilio_api, africas
     assert counts["inserted"] == 0 and inbound_bodies() == []
 
 
+def test_a_message_in_the_same_second_as_a_fractional_since_is_found(
+    settings, twilio_api, africastalking_api
+):
+    # Twilio keeps whole seconds: the message came half a second after `since`, at 12:00:00.
+    since = now().replace(microsecond=500_000)
+    twilio_api.keep("SM" + "e" * 32, AMINA, SMS_FROM, "HELP", since.replace(microsecond=0))
+
+    counts = reconcile.run(since)
+
+    assert counts["inserted"] == 1 and inbound_bodies() == ["HELP"]
+
+
 def test_a_provider_that_fails_is_counted_and_the_other_still_read(
     settings, twilio_api, africastalking_api
 ):

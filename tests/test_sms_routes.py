@@ -195,3 +195,25 @@ def test_each_provider_paces_its_own_sender(settings):
     assert send_message.buckets(message, american, settings) == [
         (f"twilio:{drivers.SMS_FROM}", settings.sms_rate_per_second)
     ]
+
+
+@pytest.mark.parametrize(
+    ("facilitator", "number"),
+    [(KENYAN, drivers.AT_SHORTCODE), (AMERICAN, "+15550000000"), (None, "+15550000000")],
+    ids=["kenyan", "american", "on telegram"],
+)
+def test_the_share_line_names_the_number_the_facilitators_learners_text(
+    kenya_routes, facilitator, number
+):
+    from conversations.create_circle import share_line
+
+    assert share_line("PY7K", "en", facilitator) == f"Text JOIN PY7K to {number} to join."
+
+
+def test_a_kenyan_share_line_names_the_shortcode_even_without_twilio(kenya_routes):
+    from conversations.create_circle import share_line
+
+    kenya_routes.twilio_sms_from = ""
+    assert (
+        share_line("PY7K", "en", AMERICAN) == f"Text JOIN PY7K to {drivers.AT_SHORTCODE} to join."
+    )

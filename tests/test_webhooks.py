@@ -582,6 +582,58 @@ def test_a_delivery_report_we_cannot_place_changes_nothing(
     assert at_row().status == "sent"
 
 
+def scheduled_jobs_run_now(run_jobs) -> int:
+    """Move the jobs RQ holds for later onto their queue and run them, as its scheduler will."""
+    from rq.registry import ScheduledJobRegistry
+
+    from bot import queue
+
+    moved = 0
+    for name in queue.QUEUES:
+        target = queue.queue(name)
+        registry = ScheduledJobRegistry(queue=target)
+        for job_id in registry.get_job_ids():
+            registry.remove(job_id)
+            target.enqueue_job(target.fetch_job(job_id))
+            moved += 1
+    run_jobs()
+    return moved
+
+
+def test_a_delivery_report_that_beats_our_record_of_the_send_is_applied_after_it(
+    client, africastalking_user, africastalking_api, run_jobs
+):
+    from bot.channels.base import SendResult
+    from bot.config import get_settings
+    from jobs.send_message import record
+
+    africastalking_user(KENYAN).says("HELP")
+    run_jobs()
+    message_id = africastalking_api.sent[0]["messageId"]
+    with session_scope() as session:
+        # As if the batch were still between Africa's Talking's answer and writing it down.
+        row = session.exec(select(Message).where(Message.direction == OUT)).one()
+        row.status, row.provider_id = "sending", None
+        row_id = row.id
+    delivery(client, message_id, "Success")
+    assert at_row().status == "sending"
+    record(row_id, SendResult.sent(message_id), get_settings())
+    assert at_row().status == "sent"
+    assert scheduled_jobs_run_now(run_jobs) == 1
+    assert at_row().status == "delivered"
+
+
+def test_a_report_that_never_finds_its_message_is_tried_three_times_then_dropped(
+    client, africastalking_user, run_jobs
+):
+    africastalking_user(KENYAN).says("HELP")
+    run_jobs()
+    delivery(client, "ATXid_nobody", "Success")
+    tries = [scheduled_jobs_run_now(run_jobs) for _ in range(4)]
+    assert tries == [1, 1, 1, 0]
+    assert at_row().status == "sent"
+
+
 def test_a_blacklisted_number_stops_the_contact(
     client, africastalking_user, africastalking_api, run_jobs
 ):

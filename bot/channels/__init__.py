@@ -32,6 +32,19 @@ def route(address: str, routes: Mapping[str, str]) -> str | None:
     return routes.get(country or ANY_NUMBER, routes.get(ANY_NUMBER))
 
 
+def texting_number(settings: Settings, address: str | None = None) -> str | None:
+    """The number (or Kenyan shortcode) a person texts us at: for someone at `address`, the one
+    their route goes through; else Twilio's number, else the shortcode."""
+    numbers = {
+        TWILIO: settings.twilio_sms_from if settings.twilio_sms_from.startswith("+") else None,
+        AFRICASTALKING: settings.africastalking_shortcode or None,
+    }
+    # An SMS_ROUTES entry without its credentials still names where the person would text.
+    if address and e164(address) and (carrier := route(address, settings.sms_routes)):
+        return numbers.get(carrier) or next(filter(None, numbers.values()), None)
+    return next(filter(None, numbers.values()), None)
+
+
 def sms_configured(provider: str, settings: Settings) -> bool:
     """Tell whether we can send SMS through this provider: its credentials and its sender."""
     if provider == TWILIO:

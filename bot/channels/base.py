@@ -127,6 +127,16 @@ def e164(number: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# WhatsApp's business-scoped user id, for people who hide their number: a country, a dot, up
+# to 128 letters and digits ("US.13491208655302741918"), or "US.ENT.…" for a parent id.
+_WHATSAPP_USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+
+
+def whatsapp_user_id(address: str) -> str | None:
+    """The address itself if it is a WhatsApp business-scoped user id, else None."""
+    return address if _WHATSAPP_USER_ID.fullmatch(address) else None
+
+
 def is_calling_code_prefix(prefix: str) -> bool:
     """Tell whether `prefix` is "+" and digits that begin with a country calling code (+254,
     +1, or +1876 within +1), as SMS_ROUTES keys must."""

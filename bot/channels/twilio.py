@@ -26,6 +26,7 @@ from bot.channels.base import (
     Outbound,
     SendResult,
     e164,
+    whatsapp_user_id,
 )
 from bot.config import Settings
 
@@ -142,9 +143,11 @@ def send(out: Outbound, settings: Settings) -> SendResult:
 
 
 def _channel_and_address(sender: str) -> tuple[str | None, str | None]:
-    """Split a webhook's From into our channel name and an E.164 address."""
+    """Split a webhook's From into our channel name and an E.164 address (or, on WhatsApp, the
+    user id of someone who hides their number)."""
     if sender.startswith(WHATSAPP_PREFIX):
-        return WHATSAPP, e164(sender[len(WHATSAPP_PREFIX) :])
+        address = sender[len(WHATSAPP_PREFIX) :]
+        return WHATSAPP, e164(address) or whatsapp_user_id(address)
     if ":" in sender:
         # Other Twilio channels (messenger:, rcs:, …) are not ones we answer.
         return None, None
@@ -229,7 +232,8 @@ def received_since(settings: Settings, since: datetime) -> list[Inbound]:
     records, for the webhooks we may have missed."""
     if not (settings.twilio_account_sid and settings.twilio_auth_token):
         return []
-    since = clock.aware(since)
+    # Twilio keeps whole seconds: a message of the same second as a fractional `since` counts.
+    since = clock.aware(since).replace(microsecond=0)
     received = []
     for sender, prefix in (
         (settings.twilio_sms_from, ""),

@@ -8,11 +8,18 @@ In tests::
     assert twilio.sent_bodies(to="+15550001") == ["Welcome!"]
     twilio.stop()
 
+A phone texting our number: ``twilio.receive_sms("+15550001", "HELP", webhook_url, token)``
+keeps the message in the Messages list (``GET …/Messages.json``, filtered by To, From and
+DateSent, newest first, page by page) and posts the signed webhook once, then once to the
+fallback URL, then drops it, as Twilio does by default: what both missed is only in the list.
+
 As a process (end-to-end tests): ``python -m tests.support.fake_twilio --port 8082`` prints its
 URL and serves until killed; ``GET /__requests`` lists the calls, ``DELETE /__requests``
 forgets them, ``POST /__fail`` with ``{"n": 1, "status": 400, "code": 21610}`` or
 ``{"rate": 0.3, "status": 500}`` scripts failures, ``POST /__opt_out`` with
-``{"to": "+15550001"}`` makes the carrier refuse that number as if it had texted STOP.
+``{"to": "+15550001"}`` makes the carrier refuse that number as if it had texted STOP, and
+``POST /__receive`` with ``{"from": "+15550001", "text": "HELP", "webhook_url": "…",
+"auth_token": "…"}`` makes a phone text us.
 """
 
 from __future__ import annotations
@@ -21,11 +28,16 @@ import base64
 import re
 import secrets
 import time
+from datetime import UTC, datetime
 from email.message import Message
-from email.utils import formatdate
+from email.utils import format_datetime, formatdate
 from typing import Any
-from urllib.parse import SplitResult, parse_qs
+from urllib.parse import SplitResult, parse_qs, urlencode
 
+import requests
+from twilio.request_validator import RequestValidator
+
+from tests.support.drivers import SMS_FROM, TWILIO_SID, WHATSAPP_FROM
 from tests.support.fake_http import (
     FakeProvider,
     flatten,
@@ -49,6 +61,10 @@ ERRORS = {
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
 }
+# The Messages list answers 50 a page unless asked for another PageSize, at most 1,000.
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
+# Twilio waits this long for a webhook's answer, then counts it failed.
+WEBHOOK_TIMEOUT_SECONDS = 15.0
 
 
 class FakeTwilio(FakeProvider):
@@ -63,6 +79,7 @@ class FakeTwilio(FakeProvider):
         super().__init__(host, port)
         self.auth_token = auth_token  # when set, other credentials get 401 (code 20003)
         self._opted_out: set[str] = set()
+        self._received: list[dict[str, Any]] = []  # what phones sent us, for the Messages list
 
     @property
     def url(self) -> str:
@@ -84,6 +101,7 @@ class FakeTwilio(FakeProvider):
         super().clear()
         with self._lock:
             self._opted_out.clear()
+            self._received.clear()
 
     # -- scripted failures -----------------------------------------------------------------
 
@@ -110,11 +128,77 @@ class FakeTwilio(FakeProvider):
             self._opted_out.add(number)
 
     def control(self, path: str, spec: dict[str, Any]) -> bool:
-        """Serve POST /__opt_out, which makes the carrier refuse {"to": number}."""
-        if path != "/__opt_out":
-            return False
-        self.opt_out(spec["to"])
-        return True
+        """Serve POST /__opt_out, which makes the carrier refuse {"to": number}, and POST
+        /__receive, which makes a phone text us."""
+        if path == "/__opt_out":
+            self.opt_out(spec["to"])
+            return True
+        if path == "/__receive":
+            self.receive_sms(spec["from"], spec["text"], spec["webhook_url"], spec["auth_token"])
+            return True
+        return False
+
+    # -- phones texting our numbers --------------------------------------------------------
+
+    def keep(
+        self, sender: str, text: str, to: str | None = None, account_sid: str = TWILIO_SID
+    ) -> dict[str, Any]:
+        """Put a message from a phone in the Messages list, as Twilio keeps one; return it."""
+        to = to or (WHATSAPP_FROM if sender.startswith("whatsapp:") else SMS_FROM)
+        received = datetime.now(UTC)
+        sid = "SM" + secrets.token_hex(16)
+        stamp = format_datetime(received, usegmt=True)  # to the second, as Twilio shows it
+        message = {
+            "account_sid": account_sid, "api_version": API_VERSION, "body": text,
+            "date_created": stamp, "date_sent": stamp, "date_updated": stamp,
+            "direction": "inbound", "error_code": None, "error_message": None, "from": sender,
+            "messaging_service_sid": None, "num_media": "0", "num_segments": "1",
+            "price": None, "price_unit": "USD", "sid": sid, "status": "received", "to": to,
+            "uri": f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json",
+        }  # fmt: skip
+        with self._lock:
+            self._received.append(message | {"_at": received.replace(microsecond=0)})
+        return message
+
+    @property
+    def received(self) -> list[dict[str, Any]]:
+        """Every message phones sent us, oldest first, as the Messages list shows it."""
+        with self._lock:
+            return [_shown(message) for message in self._received]
+
+    def receive_sms(
+        self,
+        sender: str,
+        text: str,
+        webhook_url: str,
+        auth_token: str,
+        fallback_url: str | None = None,
+        timeout: float = WEBHOOK_TIMEOUT_SECONDS,
+    ) -> dict[str, Any]:
+        """Take a text from a phone and post its signed webhook once, then once to the fallback
+        URL (the same one unless given) if that failed, then drop it; return its MessageSid and
+        each post's HTTP status (0: no answer)."""
+        message = self.keep(sender, text)
+        sid = message["sid"]
+        form = {
+            "ToCountry": "US", "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid,
+            "SmsStatus": "received", "Body": text, "To": message["to"], "NumSegments": "1",
+            "MessageSid": sid, "AccountSid": message["account_sid"], "From": sender,
+            "ApiVersion": API_VERSION,
+        }  # fmt: skip
+        statuses = []
+        for url in (webhook_url, fallback_url or webhook_url):
+            signature = RequestValidator(auth_token).compute_signature(url, form)
+            try:
+                status = requests.post(
+                    url, data=form, headers={"X-Twilio-Signature": signature}, timeout=timeout
+                ).status_code
+            except requests.RequestException:
+                status = 0
+            statuses.append(status)
+            if 200 <= status < 300:
+                break
+        return {"sid": sid, "attempts": statuses}
 
     # -- the Messages API ------------------------------------------------------------------
 
@@ -202,8 +286,63 @@ class FakeTwilio(FakeProvider):
         self, command: str, url: SplitResult, headers: Message, raw: bytes
     ) -> tuple[int, Any]:
         """Decode the form-encoded call as Twilio does, then handle it."""
+        if command == "GET" and MESSAGES_PATH.match(url.path):
+            return self.list_messages(url, headers.get("Authorization"))
         form = flatten(parse_qs(raw.decode("utf-8"), keep_blank_values=True))
         return self.handle(command, url.path, headers.get("Authorization"), form)
+
+    def list_messages(self, url: SplitResult, authorization: str | None) -> tuple[int, Any]:
+        """Serve the Messages list: the account's received messages filtered by To, From and
+        DateSent (>, <, or the day), newest first, a page at a time with next_page_uri."""
+        account_sid = MESSAGES_PATH.match(url.path)["account"]
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        if not self._authorized(account_sid, authorization):
+            status, body = _refusal(20003)
+        else:
+            status, body = 200, self._page(url.path, account_sid, query)
+        self._record(
+            {
+                "method": "GET", "path": url.path, "account_sid": account_sid, "params": query,
+                "status": status, "sid": None, "at": time.time(),
+            }
+        )  # fmt: skip
+        return status, body
+
+    def _page(self, path: str, account_sid: str, query: dict[str, str]) -> dict[str, Any]:
+        after, before = _instant(query.get("DateSent>")), _instant(query.get("DateSent<"))
+        on_day = _instant(query.get("DateSent"))
+        with self._lock:
+            listed = [
+                m
+                for m in self._received
+                if m["account_sid"] == account_sid
+                and m["to"] == query.get("To", m["to"])
+                and m["from"] == query.get("From", m["from"])
+                and (after is None or m["_at"] >= after)
+                and (before is None or m["_at"] <= before)
+                and (on_day is None or m["_at"].date() == on_day.date())
+            ]
+        listed.reverse()  # newest first
+        size = min(int(query.get("PageSize") or PAGE_SIZE), MAX_PAGE_SIZE)
+        page = int(query.get("Page") or 0)
+        chunk = listed[page * size : (page + 1) * size]
+
+        def uri(number: int) -> str:
+            return f"{path}?{urlencode(query | {'PageSize': size, 'Page': number})}"
+
+        more = (page + 1) * size < len(listed)
+        return {
+            "first_page_uri": uri(0),
+            "end": page * size + max(len(chunk) - 1, 0),
+            "previous_page_uri": uri(page - 1) if page else None,
+            "messages": [_shown(m) for m in chunk],
+            "uri": uri(page),
+            "page_size": size,
+            "start": page * size,
+            # Twilio adds a PageToken; our pages are numbered, which the client follows alike.
+            "next_page_uri": uri(page + 1) if more else None,
+            "page": page,
+        }
 
 
 def error_body(status: int, code: int | None = None, message: str | None = None) -> dict[str, Any]:
@@ -216,6 +355,19 @@ def error_body(status: int, code: int | None = None, message: str | None = None)
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
+
+
+def _shown(message: dict[str, Any]) -> dict[str, Any]:
+    """A received message as the Messages list shows it, without our own bookkeeping."""
+    return {key: value for key, value in message.items() if not key.startswith("_")}
+
+
+def _instant(value: str | None) -> datetime | None:
+    """Read a DateSent filter: "2026-12-01T15:00:00Z" as twilio's client writes it, or a day."""
+    if not value:
+        return None
+    found = datetime.fromisoformat(value)
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 def _refusal(code: int) -> tuple[int, dict[str, Any]]:
