@@ -16,7 +16,7 @@ from sqlmodel import select
 from bot.clock import aware, now
 from bot.config import ROOT, get_settings
 from bot.db import session_scope
-from bot.identity import contact_for, parse_handle
+from bot.identity import contact_for, find_contact, parse_handle
 from models.circles import Meeting, create_circle
 from models.teams import Team, create_link_code, create_team
 
@@ -41,6 +41,14 @@ def _handle(value: str) -> tuple[str, str]:
         return parse_handle(value)
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
+
+
+def _known(session, contact: tuple[str, str]):
+    """The contact at this address, or a clear error: an operator must not guess."""
+    found = find_contact(session, *contact)
+    if found is None:
+        raise click.ClickException(f"no one is known at {contact[0]}:{contact[1]}")
+    return found
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -69,6 +77,8 @@ def register_commands(app: Flask) -> None:
     telegram = AppGroup("telegram", help="Telegram.")
     outbox_group = AppGroup("outbox", help="What went out, and who missed out.")
     inbox = AppGroup("inbox", help="What came in.")
+    privacy = AppGroup("privacy", help="What we hold about a person: export it, or erase it.")
+    people = AppGroup("people", help="People and their contacts.")
 
     @db.command("upgrade")
     @click.option("--json", "as_json", is_flag=True)
@@ -308,5 +318,53 @@ def register_commands(app: Flask) -> None:
         )
         report(result, as_json, human)
 
-    for group in (db, team, circle, telegram, outbox_group, inbox):
+    @privacy.command("export")
+    @click.argument("contact", callback=lambda c, p, v: _handle(v))
+    @click.option("--json", "as_json", is_flag=True, help="one line (it is JSON either way)")
+    def privacy_export(contact: tuple[str, str], as_json: bool) -> None:
+        """Print everything we hold about the person at CONTACT, as JSON."""
+        from bot.holdings import gather
+
+        with session_scope() as session:
+            found = _known(session, contact)
+            data = gather(session, found.person_id, messages=True)
+        click.echo(json.dumps(data, default=str, ensure_ascii=False, indent=None if as_json else 2))
+
+    @privacy.command("forget")
+    @click.argument("contact", callback=lambda c, p, v: _handle(v))
+    @click.option("--yes", is_flag=True, help="do not ask for a confirmation")
+    @click.option("--json", "as_json", is_flag=True)
+    def privacy_forget(contact: tuple[str, str], yes: bool, as_json: bool) -> None:
+        """Erase the person at CONTACT for good, as their FORGET would (without messaging
+        them): name, addresses, goals, answers, messages; anonymous counts stay."""
+        from bot.erasure import forget_person
+
+        with session_scope() as session:
+            person_id = _known(session, contact).person_id
+            if not yes:
+                click.confirm(
+                    f"Erase everything about {contact[0]}:{contact[1]} and their other contacts? "
+                    "This cannot be undone.",
+                    abort=True,
+                    err=True,
+                )
+            erased = forget_person(session, person_id, now(), reason="operator")
+        data = {"person_id": person_id, "erased": erased}
+        human = f"person {person_id} forgotten: " + ", ".join(
+            f"{name} {count}" for name, count in erased.items() if count
+        )
+        report(data, as_json, human)
+
+    @people.command("merge-numbers")
+    @click.option("--json", "as_json", is_flag=True)
+    def people_merge_numbers(as_json: bool) -> None:
+        """Make one person of each SMS and WhatsApp pair with the same number that were kept
+        as two (before they were joined on arrival): circles, roles and answers go with them."""
+        from bot.identity import merge_same_numbers
+
+        with session_scope() as session:
+            merged = merge_same_numbers(session)
+        report({"merged": merged}, as_json, f"people merged into another: {merged}")
+
+    for group in (db, team, circle, telegram, outbox_group, inbox, privacy, people):
         app.cli.add_command(group)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     send_timeout_seconds: float = 10.0
     max_send_attempts: int = 6
     dialog_expiry_hours: int = 24
+    # Learners are anonymized this many days after their last circle ended, and every message
+    # body is blanked once this old (jobs/retention.py).
+    retention_days: int = 90
     default_language: str = "en"
     # The language a new number hears first, by its country (ISO code, e.g. {"KE": "sw"}), when
     # its first message does not show which language the person writes in.

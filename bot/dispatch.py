@@ -14,20 +14,22 @@ from bot.i18n import t
 from bot.outbox import sms_body
 from bot.sms import segments
 from conversations import engine, prompts
-from handlers import commands, fallback, groups, keywords, learner, taps
+from handlers import commands, fallback, groups, keywords, learner, privacy, taps
 from handlers.words import split_command
 from models.message import Message
 from models.people import Contact, Person
 from models.teams import GroupChat, Team
 
 # Order matters: opt-out first, then a tapped button (for its own question only), the stopped
-# gate, the other keywords, a waiting dialog, commands, a YES/NO read as an RSVP, and a hint
-# for anything else. Group chats have their own small router.
+# gate, the other keywords, the words about a person's data (CONNECT, MYDATA, FORGET), a
+# waiting dialog, commands, a YES/NO read as an RSVP, and a hint for anything else. Group chats
+# have their own small router.
 ROUTES = [
     keywords.opt_out_route,
     taps.route,
     keywords.stopped_route,
     keywords.route,
+    privacy.route,
     learner.rsvp_before_dialog_route,
     engine.route,
     commands.route,

@@ -2,8 +2,10 @@
 
 from conversations import (
     announce,
+    connect,
     create_circle,
     edit_reminder,
+    forget,
     join,
     language,
     leave,
@@ -32,4 +34,6 @@ FLOWS = [
     surveys.LEARNER_SURVEY,
     surveys.FACILITATOR_SURVEY,
     report.FLOW,
+    connect.FLOW,
+    forget.FLOW,
 ]

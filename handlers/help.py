@@ -16,7 +16,11 @@ TOPICS = {
     "circles": ("CIRCLES", "VIKUNDI"),
     "meetings": ("MEETINGS", "MIKUTANO"),
     "team": ("TEAM", "TIMU"),
+    "data": ("DATA", "TAARIFA"),
 }
+# The words about a person's own data are no commands (handlers.privacy reads them anywhere):
+# HELP DATA lists them, for everyone.
+DATA_HELP = ("help.mydata", "help.forget", "help.connect", "help.use_this")
 # The topic HELP shows first on SMS, by main role (None: someone with no role yet).
 MAIN_TOPIC = {"organizer": "team", "facilitator": "meetings", "learner": "circles", None: "circles"}
 # TEAM is for anyone who would facilitate, so it has no audience; it belongs with the team's,
@@ -58,6 +62,7 @@ def for_person(ctx: Context) -> str:
         for command in commands.COMMANDS
         if help_key(command) and command.allowed(ctx.roles) and command.shown(ctx.roles)
     ]
+    lines.append(t("help.data", ctx.language))
     lines.append(t("help.more", ctx.language, topics=_topic_words(ctx)))
     lines.append(t("help.everyone", ctx.language))
     return "\n".join(lines)
@@ -70,6 +75,8 @@ def for_topic(ctx: Context, topic: str) -> str | None:
     if name is None:
         return None
     lines = [t("help.intro", ctx.language)]
+    if name == "data":
+        return "\n".join(lines + [t(key, ctx.language) for key in DATA_HELP])
     lines += [
         t(help_key(command), ctx.language)
         for command in commands.COMMANDS
@@ -79,9 +86,10 @@ def for_topic(ctx: Context, topic: str) -> str | None:
 
 
 def _topic_words(ctx: Context) -> str:
-    """The topics with something for this person, and TEAM for a would-be facilitator."""
+    """The topics with something for this person, TEAM for a would-be facilitator, and DATA."""
     shown = {topic_of(c) for c in commands.COMMANDS if help_key(c) and c.shown(ctx.roles)} | {
-        "team"
+        "team",
+        "data",
     }
     index = 1 if ctx.language == "sw" else 0
     return " / ".join(words[index] for name, words in TOPICS.items() if name in shown)

@@ -36,7 +36,7 @@ EXIT_WORDS = ("EXIT", "TOKA")
 KEYWORDS = STOP_WORDS | START_WORDS | frozenset((*HELP_WORDS, *LANG_WORDS, *EXIT_WORDS))
 # ACHA ("stop", "leave it") is not among them: it is everyday Swahili ("Acha!", "acha nione")
 # and no carrier's word, so it gets the hint that leads to STOP rather than silencing someone.
-# A number that writes on SMS and on WhatsApp is two contacts, and today two people to us.
+# A number that writes on SMS and on WhatsApp is two contacts of one person (bot/identity.py).
 PHONE_CHANNELS = (SMS, WHATSAPP)
 
 

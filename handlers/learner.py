@@ -17,6 +17,7 @@ from conversations.parsers import parse_yes_no
 from handlers.words import whole
 from models.circles import SCHEDULED, SIGNUP_OPEN, Circle, Meeting, Rsvp, Signup
 from models.message import OUT, Message
+from models.people import Contact
 
 # A reminder this recent still tells which meeting a bare YES or NO is about.
 REMINDER_CONTEXT = timedelta(days=7)
@@ -94,13 +95,15 @@ def next_meetings(session: Session, person_id: int, at: datetime) -> list[Upcomi
 
 
 def reminded_meetings(session: Session, ctx: Context) -> list[Upcoming]:
-    """Meetings this contact was lately asked to answer for (by a reminder, or NEXT's reply),
-    newest question first, one per signup."""
+    """Meetings this person was lately asked to answer for (by a reminder, or NEXT's reply),
+    newest question first, one per signup: on any of their contacts, as a reminder by SMS may
+    be answered on WhatsApp."""
+    theirs = select(Contact.id).where(Contact.person_id == ctx.person.id)
     rows = session.execute(
         _upcoming_query(ctx.person.id)
         .join(Message, Message.meeting_id == Meeting.id)
         .where(
-            Message.contact_id == ctx.contact.id,
+            Message.contact_id.in_(theirs),
             Message.direction == OUT,
             Message.purpose.in_(ASKING),
             Message.created_at >= ctx.now - REMINDER_CONTEXT,

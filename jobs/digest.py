@@ -10,9 +10,12 @@ from sqlalchemy import case, literal, update
 from sqlmodel import Session, select
 
 from bot import outbox, queue
+from bot.i18n import t
 from bot.identity import reachable_contacts
+from bot.pages import fits, split
 from handlers import team_view
-from handlers.team_facts import gather
+from handlers.team_facts import TeamFacts, gather
+from models.circles import SIGNUP_OPEN
 from models.people import Person
 from models.teams import ORGANIZER, GroupChat, Team, TeamMember, next_digest_at
 
@@ -73,7 +76,7 @@ def digest_rows(
     def add(team: Team, language: str, channel: str, to: dict, where: str) -> None:
         week = weeks[team.id].date().isoformat()
         for number, (body, media) in enumerate(
-            team_view.digest_pages(facts[team.id], team, at, language, channel), start=1
+            pages(facts[team.id], team, at, language, channel), start=1
         ):
             rows.append(
                 {"channel": channel, "body": body, "media": media, "purpose": "digest",
@@ -95,3 +98,27 @@ def digest_rows(
             add(by_id[team_id], person.language, contact.channel, {"contact_id": contact.id, "group_chat_id": None},
                 f"c{contact.id}")  # fmt: skip
     return rows
+
+
+def pages(facts: TeamFacts, team: Team, at: datetime, language: str, channel: str) -> list:
+    """The digest's (text, media) messages, ending with the circles no facilitator runs any
+    more (the last one left, or said FORGET): the organizers are the ones to find another."""
+    found = team_view.digest_pages(facts, team, at, language, channel)
+    lines = orphans(facts, language)
+    if not lines:
+        return found
+    *before, (last, media) = found
+    joined = "\n\n".join([last, "\n".join(lines)])
+    if fits(joined, channel):
+        return [*before, (joined, media)]
+    return found + [(text, []) for text in split(lines, channel)]
+
+
+def orphans(facts: TeamFacts, language: str) -> list[str]:
+    """The "needs a facilitator" section: circles still to meet with nobody facilitating."""
+    lines = [
+        t("digest.orphan_line", language, circle=circle.name, learners=circle.learners)
+        for circle in facts.circles
+        if circle.status in SIGNUP_OPEN and not facts.facilitators.get(circle.id)
+    ]
+    return [t("digest.orphans_title", language), *lines] if lines else []

@@ -22,6 +22,7 @@ from jobs import (
     reminder_preview,
     reminders,
     reports,
+    retention,
     rsvp_summary,
     surveys,
 )
@@ -185,6 +186,7 @@ SWEEPS: list[Sweep] = [
     recover_outbox,
     # Before recovery: what the providers kept and our webhooks missed is stored, then handled.
     reconcile.sweep,
+    retention.sweep,
     recover_inbox,
     expire_dialogs,
     prompts.nudge_idle,

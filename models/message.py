@@ -67,6 +67,6 @@ class Message(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = instant()
     claimed_at: datetime | None = instant()
-    created_at: datetime = instant(default_now=True)
+    created_at: datetime = instant(default_now=True, index=True)
     sent_at: datetime | None = instant()
     handled_at: datetime | None = instant()

@@ -226,6 +226,41 @@ LEARNER_TEXTS: dict[str, Values] = {
     "report.short_goals": {"met": 11, "answered": 14},
     "report.thanks": {},
     "report.link": {"url": f"https://circlebot.example.org/reports/{REPORT_TOKEN}"},
+    "help.data": {},
+    "help.mydata": {},
+    "help.forget": {},
+    "help.connect": {},
+    "help.use_this": {},
+    "forget.confirm": {},
+    "forget.confirm_busy": {},
+    "forget.kept": {},
+    "forget.done": {},
+    "forget.nothing": {},
+    # CONNECT and USE THIS (conversations/connect.py, handlers/connect.py).
+    "connect.code": {"code": "K7Q4XM", "minutes": 15},
+    "connect.too_many_codes": {"count": 3},
+    "connect.bad_code": {},
+    "connect.too_many_tries": {},
+    "connect.already_yours": {"channel": lambda language: t("channel.whatsapp", language)},
+    "connect.confirm": {
+        "channel": lambda language: t("channel.telegram", language),
+        "who": lambda language: t(
+            "connect.masked", language, channel=t("channel.whatsapp", language), digits="0009"
+        ),
+    },
+    "connect.masked": {
+        "channel": lambda language: t("channel.whatsapp", language),
+        "digits": "0009",
+    },
+    "connect.yours": {"channel": lambda language: t("channel.telegram", language)},
+    "connect.kept": {},
+    "connect.done": {"channel": lambda language: t("channel.whatsapp", language)},
+    "connect.told": {"channel": lambda language: t("channel.whatsapp", language)},
+    "connect.used": {},
+    "connect.lapsed": {},
+    "use_this.done": {"channel": lambda language: t("channel.whatsapp", language)},
+    "use_this.already": {"channel": lambda language: t("channel.whatsapp", language)},
+    "use_this.none": {},
 }
 
 # Everything else in the catalogs, and whose it is: a namespace ("digest.") or a key. A row
@@ -257,6 +292,12 @@ NOT_FOR_LEARNERS = {
     "survey.ask_advice": "the facilitators' survey",
     "survey.ask_run_again": "the facilitators' survey",
     "survey.thanks_facilitator": "the facilitators' survey",
+    "forget.cofacilitator_told": "to facilitators",
+    "forget.organizer_told": "to organizers",
+    "forget.no_facilitator": "to organizers",
+    # A learner's, but a list by nature: paged by bot/holdings.pages, three segments a page
+    # (tests/test_mydata.py).
+    "mydata.": "MYDATA's pages",
 }
 
 

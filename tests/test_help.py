@@ -52,13 +52,13 @@ def test_help_is_one_sms_for_every_role_in_both_languages(
 
 def test_help_on_sms_names_the_main_roles_commands(people, sms_user, run_jobs):
     assert help_of(sms_user, run_jobs, NEWCOMER, "en") == (
-        "You can reply: CIRCLES, JOIN. More: HELP CIRCLES / TEAM. "
+        "You can reply: CIRCLES, JOIN. More: HELP CIRCLES / TEAM / DATA. "
         "LANG sw: Kiswahili. STOP: no more messages, START: resume."
     )
     assert "NEXT" in help_of(sms_user, run_jobs, LEARNER, "en")
     facilitator = help_of(sms_user, run_jobs, FACILITATOR, "en")
     assert "NEW, MY, WHO, MSG" in facilitator
-    assert "HELP CIRCLES / MEETINGS / TEAM" in facilitator
+    assert "HELP CIRCLES / MEETINGS / TEAM / DATA" in facilitator
 
 
 def test_swahili_help_shows_the_swahili_command_words(people, sms_user, run_jobs):
@@ -78,6 +78,7 @@ def test_swahili_help_shows_the_swahili_command_words(people, sms_user, run_jobs
         ("HELP circles", ("CIRCLES", "FIND", "JOIN", "NEXT", "LEAVE")),
         ("help meetings", ("NEW", "MY", "WHO", "MSG", "REMINDER", "MOVE", "REFLECT", "REPORT")),
         ("HELP TEAM", ("TEAM <code>", "INVITE", "LINK", "DIGEST")),
+        ("help data", ("MYDATA", "FORGET", "CONNECT", "USE THIS")),
     ],
 )
 def test_help_topic_lists_its_commands(people, sms_user, run_jobs, text, words):
@@ -92,6 +93,8 @@ def test_msaada_topic_in_swahili(people, sms_user, run_jobs):
     assert "HAMISHA / GHAIRI MKUTANO" in reply
     team = help_of(sms_user, run_jobs, "+15550009", "sw", "msaada timu")
     assert "TIMU <msimbo>" in team
+    data = help_of(sms_user, run_jobs, "+15550010", "sw", "msaada taarifa")
+    assert "TAARIFA ZANGU" in data and "NISAHAU" in data and "TUMIA HII" in data
 
 
 def test_telegram_help_is_the_whole_list(telegram_user, run_jobs):
@@ -103,7 +106,8 @@ def test_telegram_help_is_the_whole_list(telegram_user, run_jobs):
         "CIRCLES: open circles. FIND <place>: circles near you.",
         "JOIN <code>: join a circle.",
         "TEAM <code>: join a team as a facilitator.",
-        "More: HELP CIRCLES / TEAM.",
+        "MYDATA: what we keep about you. FORGET: erase it. CONNECT: add your other phone or chat.",
+        "More: HELP CIRCLES / TEAM / DATA.",
         "LANG sw: Kiswahili. EXIT: leave a dialog. STOP: no more messages.",
     ]
 

@@ -47,7 +47,7 @@ def test_help_tells_a_newcomer_how_to_find_and_join_a_circle(sms_user, run_jobs)
     run_jobs()
     # One SMS: the words to try, and where the rest is.
     assert alice.replies() == [
-        "You can reply: CIRCLES, JOIN. More: HELP CIRCLES / TEAM. LANG sw: Kiswahili. "
+        "You can reply: CIRCLES, JOIN. More: HELP CIRCLES / TEAM / DATA. LANG sw: Kiswahili. "
         "STOP: no more messages, START: resume."
     ]
     alice.says("HELP CIRCLES")

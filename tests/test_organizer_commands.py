@@ -121,7 +121,7 @@ def test_circles_from_anyone_else_still_lists_circles_to_join(sms_user, run_jobs
 def test_help_shows_an_organizer_the_team_commands(sms_user, run_jobs):
     setup()
     [short] = ask(sms_user(ORGANIZER), "HELP", run_jobs)
-    assert "More: HELP CIRCLES / MEETINGS / TEAM." in short
+    assert "More: HELP CIRCLES / MEETINGS / TEAM / DATA." in short
     [help_text] = ask(sms_user(ORGANIZER), "HELP TEAM", run_jobs)
     assert "INVITE / LINK: codes for facilitators and for your group chat." in help_text
     assert "DIGEST, WEEK, CIRCLES, FACILITATORS, FEEDBACK: your team's news." in help_text
