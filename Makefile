@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format migrate bench
+.PHONY: setup browser run test lint format migrate bench
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,19 @@ migrate: setup
 	$(BIN)/flask --app app db upgrade
 
 run: migrate
+	$(BIN)/flask --app app operator local-link
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bot.procfile
 
-test: setup
+# The console's browser tests drive Debian's Chromium through its ChromeDriver; where they
+# cannot be installed (no root, no apt) those tests say so and the rest run.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null || \
+	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }; }; } || \
+	  echo "chromium and chromium-driver are not installed (needs root and apt-get): browser tests will say so"
+
+test: setup browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup

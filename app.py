@@ -10,7 +10,7 @@ from bot.config import Settings, get_settings, use_settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the web app: webhooks, health checks and the operator CLI."""
+    """Build the web app: webhooks, health checks, report pages, the console and the CLI."""
     if settings is not None:
         use_settings(settings)
     settings = get_settings()
@@ -23,6 +23,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from bot.health import health
     from bot.report_page import report_pages
     from bot.webhooks import webhooks
+    from console import csrf
+    from console import init_app as init_console
 
     app = Flask(__name__, instance_path=str(settings.instance_path))
     # Providers post small forms; a huge body is an attack or a mistake.
@@ -30,6 +32,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(webhooks)
     app.register_blueprint(health)
     app.register_blueprint(report_pages)
+    init_console(app, settings)
+    # Providers post without a session or a CSRF token: their requests are signed instead.
+    csrf.exempt(webhooks)
     register_commands(app)
     if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

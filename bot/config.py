@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
 from pathlib import Path
 
 import phonenumbers
@@ -69,6 +72,9 @@ class Settings(BaseSettings):
     # Off: only members of a team may create circles (NEW explains how to get an invite code).
     allow_teamless_facilitators: bool = False
     default_timezone: str = "UTC"  # for circles created without a team
+    # Signs the console's session cookies and CSRF tokens. Unset, one is made once and kept in
+    # the instance folder, so that every web process of one install shares it.
+    secret_key: str = ""
 
     @field_validator(
         "twilio_whatsapp_templates",
@@ -111,6 +117,26 @@ class Settings(BaseSettings):
                     url = "postgresql+psycopg://" + url[len(bare) :]
             return url
         return f"sqlite:///{self.instance_path / 'circlebot.db'}"
+
+    def session_secret(self) -> str:
+        """SECRET_KEY, or the install's own, made on first use under the instance folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.instance_path / "secret_key"
+        if not path.exists():
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            # Written whole beside it, then linked in place: two web processes starting together
+            # keep the one that came first, and neither reads a half-written file.
+            draft = path.with_name(f".secret_key.{os.getpid()}")
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.link(draft, path)
+            finally:
+                draft.unlink()
+        return path.read_text().strip()
 
     @property
     def outbox_mode(self) -> str:

@@ -131,7 +131,13 @@ def _same_number(channel: str, address: str):
     return (
         select(Contact.person_id)
         .join(Person, Person.id == Contact.person_id)
-        .where(Contact.channel == other, Contact.address == address, Person.anonymized_at.is_(None))
+        .where(
+            Contact.channel == other,
+            Contact.address == address,
+            Person.anonymized_at.is_(None),
+            # A made-up person of the console's simulator is nobody's other phone.
+            Contact.simulator_team_id.is_(None),
+        )
         .limit(1)
     )
 
@@ -194,6 +200,8 @@ def same_number_people(session: Session) -> dict[int, int]:
             sms.person_id != whatsapp.person_id,
             sms.person_id.not_in(gone),
             whatsapp.person_id.not_in(gone),
+            sms.simulator_team_id.is_(None),
+            whatsapp.simulator_team_id.is_(None),
         )
         .order_by(later)
     ).all()

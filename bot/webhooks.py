@@ -6,7 +6,7 @@ import logging
 from functools import cache
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy import String, bindparam, func, update
+from sqlalchemy import String, bindparam, cast, func, literal, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from bot import languages, queue
-from bot.channels import africastalking, telegram, twilio
-from bot.channels.base import ChatEvent, Inbound
+from bot.channels import africastalking, simulator, telegram, twilio
+from bot.channels.base import SMS, WHATSAPP, ChatEvent, Inbound
 from bot.clock import now
 from bot.config import get_settings
 from bot.db import get_engine, session_scope
@@ -164,14 +164,25 @@ def telegram_update() -> Response:
     return Response("", status=200)
 
 
-def record(inbound: Inbound) -> int | None:
-    """Store the message once; a provider's retry of the same id stores nothing (None)."""
+def record(inbound: Inbound, *, simulated: bool = False) -> int | None:
+    """Store the message once; a provider's retry of the same id stores nothing (None).
+    `simulated`: it comes from the console's simulator, from one of its made-up people."""
     # Prepared Core statements on a bare connection: this runs for every webhook, and the ORM's
     # unit of work would cost more than the database itself.
     with get_engine().begin() as connection:
-        contact_id = connection.execute(
+        found = connection.execute(
             _FIND_CONTACT, {"channel": inbound.channel, "address": inbound.address}
-        ).scalar()
+        ).first()
+        contact_id = found.id if found else None
+        if simulated and (found is None or found.simulator_team_id is None):
+            # The simulator makes its people before they write: one it did not make (a real
+            # person took the address meanwhile) is nobody it may speak for.
+            return None
+        if not simulated and (found is None or found.simulator_team_id is not None):
+            # Only a new address, or one the simulator made up, pays for this statement: a real
+            # person at such an address is none of its made-up people, and sees nothing of theirs.
+            _set_aside_simulated(connection, inbound.channel, inbound.address)
+            contact_id = None
         if contact_id is None:
             contact_id = new_contact_id(
                 connection,
@@ -181,7 +192,9 @@ def record(inbound: Inbound) -> int | None:
                     inbound.channel, inbound.address, inbound.text, inbound.language_hint
                 ),
             )
-        group_id = _group(connection, inbound) if inbound.chat_id else None
+        group_id = _group(connection, inbound, simulated) if inbound.chat_id else None
+        if inbound.chat_id and group_id is None:
+            return None
         stored = _insert_once(
             connection,
             channel=inbound.channel,
@@ -207,7 +220,7 @@ def record(inbound: Inbound) -> int | None:
         return contact_id
 
 
-_FIND_CONTACT = select(Contact.id).where(
+_FIND_CONTACT = select(Contact.id, Contact.simulator_team_id).where(
     Contact.channel == bindparam("channel"), Contact.address == bindparam("address")
 )
 # The provider and linkId ride on the touch of the contact, costing no statement of their own.
@@ -254,11 +267,19 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
-def _group(connection: Connection, inbound: Inbound) -> int:
-    """The id of the group chat the message was posted in, created on its first message."""
+def _group(connection: Connection, inbound: Inbound, simulated: bool = False) -> int | None:
+    """The id of the group chat the message was posted in, created on its first message; None
+    for the simulator's post in a group it did not make."""
     title = _clean(inbound.chat_title or "")[:255] or None
     where = (GroupChat.channel == inbound.channel) & (GroupChat.chat_id == inbound.chat_id)
-    found = connection.execute(select(GroupChat.id, GroupChat.title).where(where)).first()
+    found = connection.execute(
+        select(GroupChat.id, GroupChat.title, GroupChat.simulator_team_id).where(where)
+    ).first()
+    if simulated and (found is None or found.simulator_team_id is None):
+        return None
+    if found is not None and found.simulator_team_id is not None and not simulated:
+        _set_aside_simulated_group(connection, inbound.channel, [inbound.chat_id])
+        found = None
     if found is not None:
         if title and found.title != title:
             connection.execute(
@@ -276,9 +297,40 @@ def _group(connection: Connection, inbound: Inbound) -> int:
     return created or connection.execute(select(GroupChat.id).where(where)).scalar_one()
 
 
+def _set_aside_simulated(connection: Connection, channel: str, address: str) -> None:
+    """Move the simulator's contacts at this address out of the way of a real person: on SMS
+    and WhatsApp both, as one number there is one person (bot.identity)."""
+    phone = (SMS, WHATSAPP)
+    channels = phone if channel in phone else (channel,)
+    moved = literal(simulator.SET_ASIDE_PREFIX) + cast(Contact.id, String) + ":" + Contact.address
+    connection.execute(
+        update(Contact)
+        .where(Contact.channel.in_(channels), Contact.address == address,
+               Contact.simulator_team_id.is_not(None))
+        .values(address=moved)
+    )  # fmt: skip
+
+
+def _set_aside_simulated_group(connection: Connection, channel: str, chat_ids) -> None:
+    """Move the simulator's group chats at these ids out of the way of a real group."""
+    moved = (
+        literal(simulator.SET_ASIDE_PREFIX) + cast(GroupChat.id, String) + ":" + GroupChat.chat_id
+    )
+    connection.execute(
+        update(GroupChat)
+        .where(GroupChat.channel == channel, GroupChat.chat_id.in_(chat_ids),
+               GroupChat.simulator_team_id.is_not(None))
+        .values(chat_id=func.substr(moved, 1, GroupChat.chat_id.type.length))
+    )  # fmt: skip
+
+
 def _record_chat_event(event: ChatEvent) -> None:
     """Store the event once and apply it to its group chat."""
     with session_scope() as session:
+        # Events come only from Telegram: one about a group the simulator made up at this id
+        # is the real group's, and must not move or unlink the made-up one.
+        chat_ids = [event.chat_id] + ([event.new_chat_id] if event.new_chat_id else [])
+        _set_aside_simulated_group(session.connection(), event.channel, chat_ids)
         stored = _insert_once(
             session.connection(),
             channel=event.channel,

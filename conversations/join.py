@@ -23,7 +23,7 @@ from models.circles import (
 def check_code(ctx: Context, data: dict, answer: str):
     """A code must name a circle this person can join; a typo gets another try."""
     code = normalize_code(answer)
-    circle = find_circle(ctx.session, code)
+    circle = find_circle(ctx.session, code, ctx.contact)
     # Each refusal ends the dialog, so that "reply CIRCLES" in it works as it says.
     refusal = refusal_for(ctx.session, circle, ctx.person.id, code, ctx.now)
     if refusal:
@@ -38,7 +38,7 @@ def consent(data: dict, agreed: bool):
 def finish(ctx: Context, data: dict) -> None:
     """Give the learner their place, confirm with the first meeting, tell the facilitators."""
     code = ctx.session.get(Circle, data["circle_id"]).join_code
-    circle = find_circle(ctx.session, code, lock=True)
+    circle = find_circle(ctx.session, code, ctx.contact, lock=True)
     refusal = refusal_for(ctx.session, circle, ctx.person.id, code, ctx.now)
     if refusal:  # the last place went, or the circle closed, while they were answering
         key, values = refusal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot import outbox, queue
+from bot import outbox, queue, sandbox
 from bot.context import Context
 from bot.i18n import t
 from bot.identity import reachable_contacts
@@ -16,9 +16,16 @@ from models.teams import FACILITATOR, ORGANIZER, Team, TeamMember, add_member
 TEAM_WORDS = ("TEAM", "TIMU")  # TEAM's words: "TEAM K7Q2" answers "What's the code?"
 
 
+def invited_team(ctx: Context, code: str) -> Team | None:
+    """The team whose invite code this is, if this contact may join it (not across the line
+    between the console's sandbox and real teams)."""
+    seen = sandbox.teams_seen_by(ctx.contact.simulator_team_id)
+    return ctx.session.exec(select(Team).where(Team.invite_code == code, seen)).first()
+
+
 def check_code(ctx: Context, data: dict, answer: str):
     code = "".join(ch for ch in answer if ch.isalnum()).upper()
-    found = ctx.session.exec(select(Team).where(Team.invite_code == code)).first()
+    found = invited_team(ctx, code)
     if found is None:
         return Stop("team.unknown_code", {"code": code})
     return Next(data={"team_id": found.id, "team": found.name})

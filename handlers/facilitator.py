@@ -15,6 +15,7 @@ from bot.i18n import t
 from bot.pages import split
 from bot.when import day_time
 from conversations import engine
+from conversations.team_join import invited_team
 from models.circles import SCHEDULED, Circle, Facilitation, Meeting, Rsvp, Signup
 from models.feedback import Reflection
 from models.people import Person
@@ -28,7 +29,7 @@ def team(ctx: Context, rest: str) -> None:
     code = re.sub(r"[^A-Za-z0-9]", "", rest).upper()[:16]
     data = {"known_name": bool(ctx.person.name)}
     if code:
-        found = ctx.session.exec(select(Team).where(Team.invite_code == code)).first()
+        found = invited_team(ctx, code)
         if found is None:
             ctx.say("team.unknown_code", code=code)
             return

@@ -9,13 +9,14 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot import queue
+from bot import queue, sandbox
 from bot.channels.base import SMS
 from bot.context import Context
 from bot.i18n import t
 from bot.sms import segments
 from bot.when import day, weekday_time
 from models.circles import SIGNUP_OPEN, Circle, Signup, first_local, has_meeting_after
+from models.people import Contact
 from models.teams import Team
 
 # How much text one page may hold: two SMS segments, or a screenful elsewhere.
@@ -48,8 +49,11 @@ def more(ctx: Context, rest: str) -> None:
     _show(ctx, place=state["place"], offset=state["offset"])
 
 
-def open_circles(session, place: str | None, at: datetime) -> list[tuple[Circle, str | None]]:
-    """Circles taking learners and not full, soonest first, with their team's name."""
+def open_circles(
+    session, place: str | None, at: datetime, contact: Contact
+) -> list[tuple[Circle, str | None]]:
+    """Circles taking learners and not full, soonest first, with their team's name: those the
+    contact may see (the simulator's made-up people and real ones never see each other's)."""
     learners = (
         select(Signup.circle_id, func.count().label("n"))
         .where(Signup.left_at.is_(None))
@@ -62,6 +66,7 @@ def open_circles(session, place: str | None, at: datetime) -> list[tuple[Circle,
         .outerjoin(learners, learners.c.circle_id == Circle.id)
         .where(
             Circle.status.in_(SIGNUP_OPEN),
+            sandbox.circles_seen_by(contact),
             has_meeting_after(at),
             Circle.signup_limit.is_(None) | (func.coalesce(learners.c.n, 0) < Circle.signup_limit),
         )
@@ -81,7 +86,7 @@ def _near(place: str, city: str, team: str | None) -> bool:
 
 
 def _show(ctx: Context, place: str | None, offset: int) -> None:
-    rows = open_circles(ctx.session, place, ctx.now)
+    rows = open_circles(ctx.session, place, ctx.now, ctx.contact)
     if not rows:
         ctx.say("find.none_here" if place else "find.none", place=place or "")
         return

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot import outbox, queue, throttle
+from bot import outbox, queue, sandbox, throttle
 from bot.context import Context
 from bot.i18n import t
 from bot.identity import reachable_contacts
@@ -88,7 +88,9 @@ def link(ctx: Context, linked: Team | None, rest: str) -> None:
         ctx.say("group.link_slow")
         return
     code = re.sub(r"[^A-Za-z0-9]", "", rest).upper()[:16]
-    valid = (LinkCode.code == code, LinkCode.used_at.is_(None), LinkCode.expires_at > ctx.now)
+    seen = select(Team.id).where(sandbox.teams_seen_by(ctx.group.simulator_team_id))
+    valid = (LinkCode.code == code, LinkCode.used_at.is_(None), LinkCode.expires_at > ctx.now,
+             LinkCode.team_id.in_(seen))  # fmt: skip
     # A code of the group's own team changes nothing: it stays unused for another group.
     if linked is not None and code:
         own = ctx.session.exec(select(LinkCode.team_id).where(*valid)).first() == linked.id

@@ -7,9 +7,11 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from bot import sandbox
 from bot.context import Context
 from conversations import engine
 from models.circles import SIGNUP_OPEN, Circle, Signup, has_meeting_after, learner_counts
+from models.people import Contact
 
 # JOIN's words, also dropped from an answer to the code question ("JOIN H7XR" gives H7XR).
 WORDS = ("JOIN", "JIUNGE")
@@ -20,7 +22,7 @@ def join(ctx: Context, rest: str) -> None:
     data = {"known_name": bool(ctx.person.name)}
     code = normalize_code(rest)
     if code:
-        circle = find_circle(ctx.session, code)
+        circle = find_circle(ctx.session, code, ctx.contact)
         refusal = refusal_for(ctx.session, circle, ctx.person.id, code, ctx.now)
         if refusal:
             key, values = refusal
@@ -35,9 +37,12 @@ def normalize_code(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", text).upper()[:16]
 
 
-def find_circle(session: Session, code: str, *, lock: bool = False) -> Circle | None:
-    """The circle with this join code; `lock` holds its row so two joins count one at a time."""
-    query = select(Circle).where(Circle.join_code == code)
+def find_circle(
+    session: Session, code: str, contact: Contact, *, lock: bool = False
+) -> Circle | None:
+    """The circle with this join code, if the contact may see it (a sandbox's code is unknown
+    to real people); `lock` holds its row so two joins count one at a time."""
+    query = select(Circle).where(Circle.join_code == code, sandbox.circles_seen_by(contact))
     return session.exec(query.with_for_update() if lock else query).first()
 
 

@@ -69,7 +69,7 @@ def run(message_ids: list[int]) -> None:
         session.expunge_all()
     if not rows:
         return
-    slowest = min(rate for m, c, _ in rows for _, rate in send_message.buckets(m, c, settings))
+    slowest = min(rate for m, c, g in rows for _, rate in send_message.buckets(m, c, settings, g))
     size = max(1, min(MOST_PER_CHUNK, int(slowest * CHUNK_SECONDS)))
     deadline = clock.elapsed() + BATCH_SECONDS
     # One connection for the claims, each committed alone: a claim a row costs little then.
@@ -86,7 +86,9 @@ def _send_chunk(chunk: list, settings, heartbeat: Heartbeat, claims: Connection)
     """Take the chunk's rate, claim and send its rows one by one, and record what was sent;
     False when the rate would keep us waiting too long."""
     # Before the claims: a contact who stops while we wait for the rate is still caught.
-    wanted = Counter(limit for m, c, _ in chunk for limit in send_message.buckets(m, c, settings))
+    wanted = Counter(
+        limit for m, c, g in chunk for limit in send_message.buckets(m, c, settings, g)
+    )
     for (bucket, rate), count in wanted.items():
         heartbeat.beat()
         if not throttle.take(bucket, rate, count=count):
@@ -123,7 +125,7 @@ def _prepare(message: Message, contact, group, settings):
     except Exception as error:  # one bad row (a chart that cannot be drawn) must not stop the rest
         log.exception("message %s could not be prepared", message.id)
         return None, None, f"send error: {error!r}"
-    sender, unconfigured = send_message.sender_of(message, contact, settings)
+    sender, unconfigured = send_message.sender_of(message, contact, settings, group)
     return sender, prepared, problem or unconfigured
 
 

@@ -10,7 +10,7 @@ from types import ModuleType
 from sqlalchemy import or_, select, update
 
 from bot import buttons, clock, outbox, queue, throttle
-from bot.channels import sender_for, sms_provider
+from bot.channels import sender_for, simulator, sms_provider
 from bot.channels.base import (
     AFRICASTALKING,
     SMS,
@@ -57,20 +57,22 @@ def run(message_id: int) -> None:
     """Send the message once; a second run finds it claimed or final and does nothing."""
     settings = get_settings()
     with session_scope() as session:
-        # The contact comes with the row: an SMS's sender, and so its rate, depend on them.
+        # The contact and group come with the row: an SMS's sender, and so its rate, depend on
+        # them, and a simulated one's messages go to the simulator.
         found = session.execute(
-            select(Message, Contact)
+            select(Message, Contact, GroupChat)
             .outerjoin(Contact, Contact.id == Message.contact_id)
+            .outerjoin(GroupChat, GroupChat.id == Message.group_chat_id)
             .where(Message.id == message_id)
         ).first()
         if found is None:
             return
-        message, contact = found
+        message, contact, group = found
         if message.direction != OUT or message.status not in SENDABLE:
             return
         if message.next_attempt_at and message.next_attempt_at > clock.real():
             return  # its retry time has not come; the scheduler or tick brings it back
-        limits = buckets(message, contact, settings)
+        limits = buckets(message, contact, settings, group)
     for bucket, per_second in limits:
         if not throttle.take(bucket, per_second):
             return  # a long backlog on this sender: the row stays due and tick re-enqueues it
@@ -85,7 +87,7 @@ def run(message_id: int) -> None:
             return
         group = session.get(GroupChat, message.group_chat_id) if message.group_chat_id else None
         prepared, problem = outbound(message, contact, group, settings)
-        sender, unconfigured = sender_of(message, contact, settings)
+        sender, unconfigured = sender_of(message, contact, settings, group)
         problem = problem or unconfigured
         if problem:
             message.status, message.error = FAILED, problem
@@ -106,9 +108,12 @@ def provider(message: Message, contact: Contact | None, settings: Settings) -> s
 
 
 def sender_of(
-    message: Message, contact: Contact | None, settings: Settings
+    message: Message, contact: Contact | None, settings: Settings, group: GroupChat | None = None
 ) -> tuple[ModuleType | None, str | None]:
     """The module that sends this message, or None and why it cannot be sent."""
+    if simulator.is_simulated(contact, group):
+        # Whatever the outbox or the credentials: a made-up person never reaches a phone.
+        return simulator, None
     carrier = provider(message, contact, settings)
     sender = sender_for(message.channel, settings, carrier)
     if sender is not None:
@@ -121,9 +126,11 @@ def sender_of(
 
 
 def buckets(
-    message: Message, contact: Contact | None, settings: Settings
+    message: Message, contact: Contact | None, settings: Settings, group: GroupChat | None = None
 ) -> list[tuple[str, float]]:
     """The rate limits this send counts against."""
+    if simulator.is_simulated(contact, group):
+        return [(simulator.BUCKET, simulator.RATE_PER_SECOND)]
     if message.channel == TELEGRAM:
         buckets = [("telegram", settings.telegram_rate_per_second)]
         if message.group_chat_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -54,7 +55,27 @@ def run(at: str | None = None) -> dict:
             except Exception:  # one broken sweep must not stop recovery and the others
                 log.exception("tick sweep %s failed; it runs again next minute", sweep.__name__)
                 queued[f"failed:{sweep.__name__}"] += 1
-    return {"at": instant.isoformat(), "queued": dict(queued)}
+    result = {"at": instant.isoformat(), "queued": dict(queued)}
+    if not at:
+        remember(result)
+    return result
+
+
+LAST_TICK = "circlebot:tick:last"  # the console's front page shows it
+
+
+def remember(result: dict) -> None:
+    """Keep the last real tick's instant and what it queued, for operators to see."""
+    try:
+        queue.connection().set(LAST_TICK, json.dumps(result), ex=7 * 24 * 3600)
+    except Exception:  # a tick that ran must not fail for want of its record
+        log.warning("could not record the tick", exc_info=True)
+
+
+def last() -> dict | None:
+    """The last real tick: {"at", "queued"}, or None if none ran in the last week."""
+    stored = queue.connection().get(LAST_TICK)
+    return json.loads(stored) if stored else None
 
 
 def mark_unknown(session: Session, at: datetime, queued: Counter) -> None:

@@ -42,6 +42,9 @@ class Contact(SQLModel, table=True):
     last_provider: str | None = Field(default=None, max_length=16)
     # Africa's Talking's linkId on that message, echoed by our reply to it (jobs.send_message).
     last_link_id: str | None = Field(default=None, max_length=64)
+    # A made-up person of the console's simulator, playing in this team (its sandbox, or a
+    # real team an operator chose): their messages go to the simulator, never to a phone.
+    simulator_team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
 
     @property
     def handle(self) -> str:

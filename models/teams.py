@@ -31,6 +31,8 @@ class Team(SQLModel, table=True):
     digest_due_at: datetime | None = instant(index=True)
     invite_code: str = Field(max_length=16, unique=True)
     open_signup: bool = True
+    # The simulator's own team (bot/sandbox.py): made-up people, circles no real person sees.
+    sandbox: bool = False
     created_at: datetime = instant(default_now=True)
 
 
@@ -58,6 +60,9 @@ class GroupChat(SQLModel, table=True):
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     linked_at: datetime | None = instant()
     linked_by: int | None = Field(default=None, foreign_key="person.id")
+    # A group the console's simulator made up, playing in this team: its messages go to the
+    # simulator, never to Telegram.
+    simulator_team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
 
 
 class LinkCode(SQLModel, table=True):

@@ -298,6 +298,7 @@ NOT_FOR_LEARNERS = {
     # A learner's, but a list by nature: paged by bot/holdings.pages, three segments a page
     # (tests/test_mydata.py).
     "mydata.": "MYDATA's pages",
+    "console.": "the operators' web console, not a message",
 }
 
 

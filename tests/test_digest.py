@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.db import session_scope
 from bot.identity import contact_for
 from jobs import digest as digest_job
-from models.circles import Meeting, Rsvp, Signup
+from models.circles import Rsvp, Signup
 from models.feedback import Reflection
 from models.message import OUT, Message
 from models.people import Person
@@ -45,20 +45,6 @@ No signups yet: Speaking starts Thu 10 Dec, 18:00
 Not answering reminders: Chebet (Python)"""
 
 
-def named(session, handle: str, name: str) -> int:
-    person_id = world.person_id(session, handle)
-    session.get(Person, person_id).name = name
-    return person_id
-
-
-def meetings_of(session, circle) -> list[Meeting]:
-    return list(
-        session.exec(
-            select(Meeting).where(Meeting.circle_id == circle.id).order_by(Meeting.number)
-        ).all()
-    )
-
-
 def learner(session, circle, number: str, name: str, joined: str, goal: str) -> Signup:
     contact = contact_for(session, "sms", number)
     session.get(Person, contact.person_id).name = name
@@ -75,14 +61,14 @@ def seed() -> None:
     with session_scope() as session:
         team = world.team(session, "Nakuru Libraries", "Africa/Nairobi", f"telegram:{ORGANIZER}")
         zawadi = "sms:+15550000011"
-        named(session, zawadi, "Zawadi")
-        named(session, "sms:+15550000012", "Juma")
+        world.named(session, zawadi, "Zawadi")
+        world.named(session, "sms:+15550000012", "Juma")
         python = world.circle(session, team, zawadi, datetime(2026, 11, 24, 18, 0),
                               name="Python", weeks=4)  # fmt: skip
         poetry = world.circle(session, team, "sms:+15550000012", datetime(2026, 11, 25, 17, 0),
                               name="Poetry", weeks=2)  # fmt: skip
         world.circle(session, team, zawadi, datetime(2026, 12, 10, 18, 0), name="Speaking")
-        nov24, dec1, dec8, _ = meetings_of(session, python)
+        nov24, dec1, dec8, _ = world.meetings_of(session, python)
         nov24.reminder_sent_at, dec1.reminder_sent_at = (
             at("2026-11-22T15:00:00+00:00"),
             at("2026-11-29T15:00:00+00:00"),
@@ -99,7 +85,7 @@ def seed() -> None:
                                rating=4, attendance=2, went_well="Great questions",
                                to_change="Start on time"))  # fmt: skip
         learner(session, poetry, "+15550000104", "Dan", "2026-11-20T12:00:00+00:00", "rhyme")
-        nov25, _ = meetings_of(session, poetry)
+        nov25, _ = world.meetings_of(session, poetry)
         session.add(Reflection(meeting_id=nov25.id,
                                person_id=world.person_id(session, "sms:+15550000012"),
                                rating=5, attendance=5))  # fmt: skip
@@ -226,7 +212,7 @@ def sixty_circles() -> list[str]:
     names = [f"Circle {n:02d}: Introduction to Computer Programming with Python" for n in range(60)]
     with session_scope() as session:
         team = world.team(session, "Big City Libraries", "Africa/Nairobi", f"telegram:{ORGANIZER}")
-        named(session, "sms:+15550000011", "Zawadi Wanjiku Mwangi")
+        world.named(session, "sms:+15550000011", "Zawadi Wanjiku Mwangi")
         for name in names:
             world.circle(session, team, "sms:+15550000011", datetime(2026, 11, 26, 18, 0),
                          name=name, weeks=1)  # fmt: skip

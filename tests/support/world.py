@@ -46,3 +46,25 @@ def many_circles(n: int, first: datetime) -> None:
             contact = contact_for(session, "sms", f"+1555700{index:04d}")
             session.add(Signup(circle_id=made.id, person_id=contact.person_id,
                                contact_id=contact.id))  # fmt: skip
+
+
+def named(session: Session, handle: str, name: str) -> int:
+    """The person behind `handle`, given a name; their id."""
+    from models.people import Person
+
+    person = person_id(session, handle)
+    session.get(Person, person).name = name
+    return person
+
+
+def meetings_of(session: Session, circle: Circle) -> list:
+    """The circle's meetings, first to last."""
+    from sqlmodel import select
+
+    from models.circles import Meeting
+
+    return list(
+        session.exec(
+            select(Meeting).where(Meeting.circle_id == circle.id).order_by(Meeting.number)
+        ).all()
+    )
