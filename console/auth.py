@@ -200,6 +200,21 @@ def sign_in_by_link(token: str):
 
 @console.post("/sign-out")
 def sign_out():
-    """End the session."""
+    """End the session; the language chosen stays for the sign-in page."""
+    lang = session.get("lang")
     session.clear()
+    if lang:
+        session["lang"] = lang
     return redirect(url_for("console.sign_in"))
+
+
+def not_found_page():
+    """Missing, or of a team the operator does not see: the same page, in their language."""
+    return render_template("console/error.html", title_key="console.not_found_title",
+                           text_key="console.not_found_text"), 404  # fmt: skip
+
+
+@console.errorhandler(404)
+def not_found(error):
+    """A 404 of the console's (`require_team`, an unknown id) is its own page, not Flask's."""
+    return not_found_page()

@@ -16,7 +16,7 @@ from bot.config import get_settings
 from bot.db import session_scope
 from bot.sms import is_gsm7, segments
 from console import console
-from console.auth import signed_in, team_visible, visible_teams
+from console.auth import not_found_page, signed_in, team_visible, visible_teams
 from console.home import STATUSES, TROUBLE
 from console.scope import messages_of, messages_visible
 from models.circles import Circle, Facilitation, Meeting, Signup
@@ -313,11 +313,6 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _not_found():
-    return render_template("console/error.html", title_key="console.not_found_title",
-                           text_key="console.not_found_text"), 404  # fmt: skip
-
-
 def _not_resendable(fate: Fate):
     page = render_template("console/outbox_not_resendable.html", active="outbox", fate=fate)
     return page, 409
@@ -330,7 +325,7 @@ def outbox_message(message_id: int):
     with session_scope() as db:
         fate = fate_of(db, message_id)
     if fate is None:
-        return _not_found()
+        return not_found_page()
     return render_template(
         "console/outbox_message.html", active="outbox", fate=fate, reasons=reasons(fate),
         sms=sms_cost(fate.message), utc=_utc,
@@ -344,7 +339,7 @@ def outbox_resend_confirm(message_id: int):
     with session_scope() as db:
         fate = fate_of(db, message_id)
     if fate is None:
-        return _not_found()
+        return not_found_page()
     if not fate.resendable:
         return _not_resendable(fate)
     return render_template("console/outbox_resend.html", active="outbox", fate=fate,
@@ -358,7 +353,7 @@ def outbox_resend(message_id: int):
     with session_scope() as db:
         fate = fate_of(db, message_id)
     if fate is None:
-        return _not_found()
+        return not_found_page()
     if not fate.resendable:
         return _not_resendable(fate)
     done = outbox_review.resend([message_id])

@@ -16,7 +16,7 @@ from bot.clock import now
 from bot.db import session_scope
 from bot.when import day_time
 from console import console
-from console.auth import require_team, signed_in, visible_team_ids
+from console.auth import not_found_page, require_team, signed_in, visible_team_ids
 from console.text import language
 from models.circles import (
     CIRCLE_STATUSES,
@@ -46,11 +46,6 @@ def _among(column, ids: list[int] | None):
 
 def _when(instant: datetime | None, timezone: str) -> str | None:
     return day_time(instant, timezone, language()) if instant else None
-
-
-def _not_found():
-    return render_template("console/error.html", title_key="console.not_found_title",
-                           text_key="console.not_found_text"), 404  # fmt: skip
 
 
 def digest_pages(ids: list[int] | None):
@@ -171,7 +166,7 @@ def team(team_id: int):
         try:
             shown = require_team(db, team_id)
         except NotFound:
-            return _not_found()
+            return not_found_page()
         circles = _circle_rows(db, team_id, at)
         return render_template(
             "console/team.html", active="teams", team=shown, people=_people(db, team_id),
@@ -360,7 +355,7 @@ def circle(circle_id: int):
         ids = visible_team_ids(db)
         # A circle of no team is the all-teams operators' alone.
         if found is None or (ids is not None and found.team_id not in ids):
-            return _not_found()
+            return not_found_page()
         team = db.get(Team, found.team_id) if found.team_id else None
         meetings = list(
             db.exec(select(Meeting).where(Meeting.circle_id == circle_id)

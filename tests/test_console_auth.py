@@ -195,3 +195,19 @@ def test_the_language_link_keeps_the_page_and_its_filters(client):
     page = client.get("/outbox?status=failed").get_data(as_text=True)
     assert 'href="/outbox?status=failed&amp;lang=sw"' in page
     assert "umeshindwa" in text(client.get("/outbox?status=failed&lang=sw"))
+
+
+def test_signing_out_keeps_the_language_chosen(client):
+    sign_in(client, operator("ana@library.org", all_teams=True))
+    home = client.get("/?lang=sw")
+    out = client.post("/sign-out", data={"csrf_token": csrf_token(home)})
+    assert "Ingia kwenye circlebot" in text(client.get(out.headers["Location"]))
+
+
+def test_a_page_that_is_not_there_is_the_consoles_own(client):
+    sign_in(client, operator("ana@library.org", teams=()))
+    for path in ("/teams/999", "/circles/999", "/outbox/999"):
+        missing = client.get(path)
+        assert missing.status_code == 404
+        assert "There is nothing here, or it belongs to a team you don't see." in text(missing)
+        assert "Sign out" in text(missing)
