@@ -1,8 +1,9 @@
 """Baselines: a bare Flask app doing only the I/O the bot cannot avoid, served like the bot.
 
 gunicorn serves it as "bench.baseline_app:create_app()". Its settings come from the environment:
-BASELINE_DATABASE (an SQLite file) and the bot's TWILIO_API_BASE_URL, TWILIO_ACCOUNT_SID,
-TWILIO_AUTH_TOKEN and TWILIO_SMS_FROM.
+BASELINE_DATABASE (an SQLite file, or a PostgreSQL URL: the database the bot is measured on,
+so that the one insert costs what the bot's writes cost) and the bot's TWILIO_API_BASE_URL,
+TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_SMS_FROM.
 """
 
 from __future__ import annotations
@@ -24,18 +25,34 @@ REPLY = (
 _local = threading.local()
 
 
-def _database() -> sqlite3.Connection:
-    """This thread's connection, with the same pragmas the bot's engine uses."""
+INSERT = "INSERT INTO baseline_inbound (sid, sender, body) VALUES ({0}, {0}, {0})"
+
+
+def _database():
+    """This thread's connection: SQLite with the pragmas the bot's engine uses, or PostgreSQL
+    committing each statement (one durable commit, as the bot's each write)."""
     if getattr(_local, "db", None) is None:
-        db = sqlite3.connect(os.environ["BASELINE_DATABASE"], timeout=10, isolation_level=None)
+        where = os.environ["BASELINE_DATABASE"]
+        if where.startswith("postgres"):
+            import psycopg
+
+            db = psycopg.connect(where.replace("postgresql+psycopg://", "postgresql://"),
+                                 autocommit=True)  # fmt: skip
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS baseline_inbound "
+                "(id SERIAL PRIMARY KEY, sid TEXT UNIQUE, sender TEXT, body TEXT)"
+            )
+            _local.db, _local.insert = db, INSERT.format("%s")
+            return db
+        db = sqlite3.connect(where, timeout=10, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=10000")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute(
-            "CREATE TABLE IF NOT EXISTS inbound "
+            "CREATE TABLE IF NOT EXISTS baseline_inbound "
             "(id INTEGER PRIMARY KEY, sid TEXT UNIQUE, sender TEXT, body TEXT)"
         )
-        _local.db = db
+        _local.db, _local.insert = db, INSERT.format("?")
     return _local.db
 
 
@@ -61,10 +78,7 @@ def create_app() -> Flask:
     def receive_store_send() -> Response:
         """Receive the form, insert one row, post one reply to the provider, answer."""
         form = request.form
-        _database().execute(
-            "INSERT INTO inbound (sid, sender, body) VALUES (?, ?, ?)",
-            (form["MessageSid"], form["From"], form.get("Body", "")),
-        )
+        _database().execute(_local.insert, (form["MessageSid"], form["From"], form.get("Body", "")))
         account = os.environ["TWILIO_ACCOUNT_SID"]
         url = f"{os.environ['TWILIO_API_BASE_URL']}/2010-04-01/Accounts/{account}/Messages.json"
         answer = _provider().post(

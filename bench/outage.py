@@ -49,7 +49,7 @@ import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bench import harness
 from tests.support import drivers
@@ -61,7 +61,6 @@ TWILIO, AFRICASTALKING = "twilio", "africastalking"
 PROVIDERS = (TWILIO, AFRICASTALKING)
 ROUTES = '{"+254": "africastalking", "*": "twilio"}'
 # Longer ago than the bot's "new person" day: HELP from them gets the help alone, no language hint.
-KNOWN_FOR = timedelta(days=2)
 TEXT = "HELP"
 
 
@@ -258,22 +257,6 @@ def phones(count: int) -> list[tuple[str, str]]:
     ]
 
 
-def seed(numbers: list[str]) -> None:
-    """Make every phone a person the bot has known for two days."""
-    from sqlalchemy import update
-
-    from bot.clock import real
-    from bot.db import session_scope
-    from bot.identity import contact_for
-    from models.people import Person
-
-    with session_scope() as session:
-        people = [contact_for(session, "sms", number).person_id for number in numbers]
-        session.execute(
-            update(Person).where(Person.id.in_(people)).values(created_at=real() - KNOWN_FOR)
-        )
-
-
 def replies(twilio: FakeTwilio, africastalking: FakeAfricasTalking) -> dict[str, list]:
     """Every reply the providers took, by recipient: (provider, when) for each."""
     found: dict[str, list] = {}
@@ -371,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         queue.connection().ping()  # start the embedded Redis before the processes race to
         if instance.database_url or instance.redis_url:
             instance.wipe()  # a server's leftovers (reconcile's cursor, rows) would skew counts
-        seed([number for number, _ in numbers])
+        harness.known_people([("sms", number) for number, _ in numbers])
 
         url = make_url(settings.sqlalchemy_url)
         if url.get_backend_name() == "postgresql":

@@ -1,7 +1,7 @@
 """Scripted checks of DESIGN's reliability targets, with real Redis, a real database and fakes.
 
 The bot runs in this process: signed webhooks through Flask's test client, jobs by a real RQ
-SimpleWorker in burst mode, providers faked on loopback (tests.support's FakeTwilio and
+worker (bot.worker) in burst mode, providers faked on loopback (tests.support's FakeTwilio and
 FakeTelegram), time advanced with time-machine. Checks:
 
   replays      100 messages × 10 replays → each stored, handled and answered once
@@ -116,13 +116,10 @@ class Rig:
 
     def run_jobs(self, max_jobs: int | None = None) -> None:
         """Run queued jobs with a real RQ worker in burst mode, as the tests do."""
-        from rq import SimpleWorker
-
         from bot import queue
+        from bot.worker import Worker
 
-        worker = SimpleWorker(
-            [queue.queue(name) for name in queue.QUEUES], connection=queue.connection()
-        )
+        worker = Worker([queue.queue(name) for name in queue.QUEUES], connection=queue.connection())
         worker.work(burst=True, max_jobs=max_jobs, logging_level="ERROR")
 
     def tick(self) -> dict:

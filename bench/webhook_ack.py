@@ -38,6 +38,7 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    acknowledged: set[str] = field(default_factory=set)
 
     @property
     def requests(self) -> int:
@@ -53,6 +54,7 @@ class Load:
         self.latencies += other.latencies
         self.client_cpu += other.client_cpu
         self.server_cpu += other.server_cpu
+        self.acknowledged |= other.acknowledged
 
 
 def hammer(
@@ -73,7 +75,8 @@ def hammer(
                 break
             # Twilio's SIDs are "SM" and 32 hex digits; ours say which run, thread and request.
             sid = f"SM{tag}{index:06x}{n:018x}"
-            sender = f"+1555{(index * 7919 + n) % contacts:07d}"
+            # Clear of our own numbers (+1555000000x), whose posts are rightly ignored.
+            sender = f"+1555{1_000_000 + (index * 7919 + n) % contacts:07d}"
             form = harness.sms_form(sid, sender, "HELP")
             headers = harness.signed_twilio(form, PATH) | {
                 "Content-Type": "application/x-www-form-urlencoded"
@@ -84,6 +87,8 @@ def hammer(
                 response = connection.getresponse()
                 response.read()
                 result.statuses[response.status] += 1
+                if response.status == 200:
+                    result.acknowledged.add(sid)
             except (OSError, http.client.HTTPException) as error:
                 result.statuses[type(error).__name__] += 1
                 connection.close()
@@ -105,6 +110,7 @@ def hammer(
     for result in results:
         total.statuses.update(result.statuses)
         total.latencies += result.latencies
+        total.acknowledged |= result.acknowledged
     total.client_cpu = _own_cpu() - cpu_before
     total.server_cpu = harness.family_cpu_seconds(server_pid) - server_before
     return total
@@ -115,21 +121,21 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def stored(tag: str) -> tuple[int, int]:
-    """Rows and distinct MessageSids stored for this run's messages."""
-    from sqlalchemy import func
+def stored(tag: str) -> list[str]:
+    """The MessageSids of the inbound rows stored for this run's messages, one per row."""
     from sqlmodel import select
 
     from bot.db import session_scope
     from models.message import IN, Message
 
     with session_scope() as session:
-        rows, distinct = session.exec(
-            select(func.count(), func.count(func.distinct(Message.provider_id))).where(
-                Message.direction == IN, Message.provider_id.like(f"SM{tag}%")
+        return list(
+            session.exec(
+                select(Message.provider_id).where(
+                    Message.direction == IN, Message.provider_id.like(f"SM{tag}%")
+                )
             )
-        ).one()
-    return rows, distinct
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,11 +178,15 @@ def main(argv: list[str] | None = None) -> int:
                         hammer(base, pid, tag, args.connections, args.seconds, args.contacts)
                     )
             ours_tag = targets["circlebot"][1]
-            rows, distinct = stored(ours_tag)
+            sids = stored(ours_tag)
             web_log = processes.log("circlebot")
 
     bare, ours = loads["bare Flask"], loads["circlebot"]
-    acknowledged = ours.statuses[200] + loads["circlebot warmup"].statuses[200]
+    acknowledged = ours.acknowledged | loads["circlebot warmup"].acknowledged
+    rows, distinct = len(sids), len(set(sids))
+    # Stored but not acknowledged is fine (a 200 lost on the way); acknowledged and not stored
+    # is a message lost.
+    lost = acknowledged - set(sids)
     ratio = ours.per_second / bare.per_second if bare.per_second else float("nan")
     print(
         f"webhook acknowledgement: {args.workers} gunicorn workers (sync), "
@@ -205,11 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio circlebot / bare Flask: {ratio:.2f}× (target ≥ {TARGET}×: "
         f"{harness.verdict(ratio, TARGET, higher_is_better=True)})"
     )
-    exact = rows == distinct == acknowledged
+    exact = rows == distinct and not lost
     print(
-        f"stored: {rows} rows, {distinct} distinct MessageSids for {acknowledged} messages "
+        f"stored: {rows} rows, {distinct} distinct MessageSids for {len(acknowledged)} messages "
         f"acknowledged with 200 → {'each exactly once' if exact else 'MISMATCH'}"
     )
+    if lost:
+        print(f"acknowledged but not stored: {len(lost)}, e.g. {sorted(lost)[:5]}")
     if "Traceback" in web_log:
         print("the web log has tracebacks; first one:")
         print(web_log[web_log.index("Traceback") :][:2000])
@@ -219,13 +231,15 @@ def main(argv: list[str] | None = None) -> int:
         [
             {
                 "measure": "webhook ack throughput (circlebot / bare Flask)",
-                "figure": f"{ratio:.2f}× ({ours.per_second:.0f} vs {bare.per_second:.0f} req/s)",
+                "figure": f"{ratio:.2f}×",
+                "ours": f"{ours.per_second:.0f} req/s",
+                "baseline": f"{bare.per_second:.0f} req/s",
                 "target": f"≥ {TARGET}×",
                 "verdict": harness.verdict(ratio, TARGET, higher_is_better=True),
             },
             {
                 "measure": "acknowledged webhooks stored exactly once",
-                "figure": f"{rows} rows / {distinct} sids / {acknowledged} acks",
+                "figure": f"{rows} rows / {distinct} sids / {len(acknowledged)} acks",
                 "target": "equal",
                 "verdict": "PASS" if exact else "FAIL",
             },

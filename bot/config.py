@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 
 import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     outbox: str = ""
     # Sends per second per sender: a Twilio long code takes about one, a Telegram bot thirty.
     sms_rate_per_second: float = 1.0
+    # Twilio's WhatsApp senders take 80 messages a second by default, far above an SMS long code.
+    whatsapp_rate_per_second: float = 80.0
     telegram_rate_per_second: float = 30.0
     telegram_group_rate_per_minute: float = 20.0
     send_timeout_seconds: float = 10.0
@@ -105,6 +107,24 @@ class Settings(BaseSettings):
                     "country like KE"
                 )
         return routes
+
+    @model_validator(mode="after")
+    def _shared_storage_on_many_machines(self) -> Settings:
+        # Heroku-style hosts (they set DYNO) run each process on its own machine: the embedded
+        # defaults would give every one its own database, Redis and secret, quietly.
+        if os.environ.get("DYNO"):
+            missing = [
+                name
+                for name, value in (("DATABASE_URL", self.database_url),
+                                    ("REDIS_URL", self.redis_url), ("SECRET_KEY", self.secret_key))
+                if not value
+            ]  # fmt: skip
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} must be set on a host of many machines (DYNO is set): "
+                    "each process would otherwise keep its own"
+                )
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:

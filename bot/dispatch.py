@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot import languages
@@ -42,10 +43,17 @@ GROUP_ROUTES = [groups.route, fallback.group_route]
 NEW_PERSON_FOR = timedelta(days=1)
 
 
+# The sender and their person in one statement, built once: every message reads them.
+_SENDER = (
+    select(Contact, Person)
+    .join(Person, Person.id == Contact.person_id)
+    .where(Contact.id == bindparam("contact_id"))
+)
+
+
 def dispatch(session: Session, message: Message) -> Context:
     """Handle one inbound message; effects and replies join the caller's transaction."""
-    contact = session.get(Contact, message.contact_id)
-    person = session.get(Person, contact.person_id)
+    contact, person = session.execute(_SENDER, {"contact_id": message.contact_id}).one()
     group = session.get(GroupChat, message.group_chat_id) if message.group_chat_id else None
     team = session.get(Team, group.team_id) if group and group.team_id else None
     ctx = Context(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +26,9 @@ STOP_CONFIRMATION = "stop_confirm"  # the one message a contact gets as it stops
 # A session whose info holds a list under this key collects its replies' ids there after commit
 # instead of enqueueing them: handle_inbound sends them at once, saving a trip through Redis.
 SEND_INLINE = "send_inline"
+# With it, a dict under this key gets each such reply's row with its contact and group by id, so
+# that the sender need not read again what the handling has in hand.
+INLINE_ROWS = "inline_rows"
 
 
 # Replies to a person go ahead of bulk sends; this tells recovery which queue a row belongs on.
@@ -75,6 +79,14 @@ def enqueue_batches(message_ids: list[int], pipe=None) -> None:
         pipe.execute()
 
 
+def enqueue_batches_by_sender(groups: list[list[int]]) -> None:
+    """Put each sender's rows in batches of their own, in one round trip to Redis."""
+    with queue.connection().pipeline() as pipe:
+        for message_ids in groups:
+            enqueue_batches(message_ids, pipe)
+        pipe.execute()
+
+
 def sms_body(body: str) -> str:
     """The text as an SMS goes: look-alike quotes, dashes and spaces, even in names and in what
     people wrote, in plain GSM-7, so that a curly apostrophe does not cut a segment to 70."""
@@ -101,7 +113,7 @@ def to_contact(
     message = Message(
         contact_id=contact.id, channel=contact.channel, media=media or [], buttons=buttons
     )
-    return _queue(session, message, body, purpose, dedupe_key, queue_name)
+    return _queue(session, message, body, purpose, dedupe_key, queue_name, contact=contact)
 
 
 def to_group(
@@ -120,7 +132,7 @@ def to_group(
     message = Message(
         group_chat_id=group.id, channel=group.channel, media=media or [], thread_id=thread_id
     )
-    return _queue(session, message, body, purpose, dedupe_key, queue_name)
+    return _queue(session, message, body, purpose, dedupe_key, queue_name, group=group)
 
 
 def _queue(
@@ -130,6 +142,9 @@ def _queue(
     purpose: str,
     dedupe_key: str | None,
     queue_name: str,
+    *,
+    contact: Contact | None = None,
+    group: GroupChat | None = None,
 ) -> Message:
     message.direction, message.status = OUT, QUEUED
     body = sms_body(body) if message.channel == SMS else body
@@ -137,10 +152,10 @@ def _queue(
     session.add(message)
     session.flush()
     _pending(session).append((queue_name, message.id))
+    rows = session.info.get(INLINE_ROWS)
+    if rows is not None and queue_name == queue.HIGH:
+        rows[message.id] = (message, contact, group)
     return message
-
-
-INSERT_CHUNK = 5000  # rows of about ten values: well under 65,535 parameters
 
 
 def queue_once(session: Session, rows: list[dict], *, queue_name: str = queue.LOW) -> list[int]:
@@ -165,20 +180,38 @@ def queue_once(session: Session, rows: list[dict], *, queue_name: str = queue.LO
         | ({"body": sms_body(row["body"])} if row.get("channel") == SMS else {})
         for row in rows
     ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    ids = []
-    # Chunks keep each statement under PostgreSQL's 65,535 parameters however many go out.
-    for start in range(0, len(values), INSERT_CHUNK):
-        statement = (
-            insert(Message)
-            .values(values[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Message.id)
-        )
-        ids += [row[0] for row in session.execute(statement)]
+    # One statement compiled once, run for every row (executemany, which SQLAlchemy sends in
+    # pages of many rows): a VALUES list of thousands would be compiled anew each time.
+    statement = _insert_once(session.get_bind().dialect.name)
+    ids = list(session.connection().execute(statement, _uniform(values)).scalars())
     _pending(session).extend((queue_name, message_id) for message_id in ids)
     return ids
+
+
+INSERT_PAGE = 5000  # rows a statement: about a dozen values each, well under 65,535 parameters
+
+
+@cache
+def _insert_once(dialect: str):
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, built once per dialect."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(Message.__table__)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Message.__table__.c.id)
+        .execution_options(insertmanyvalues_page_size=INSERT_PAGE)
+    )
+
+
+def _uniform(values: list[dict]) -> list[dict]:
+    """The rows with the same columns each, as one executemany needs: a column some rows leave
+    out takes its default in them."""
+    columns = set().union(*values)
+    filled = {}
+    for name in columns:
+        default = Message.__table__.c[name].default
+        filled[name] = default.arg if default is not None and default.is_scalar else None
+    return [filled | row for row in values]
 
 
 @event.listens_for(Session, "after_commit")

@@ -16,6 +16,9 @@ from bot import queue
 from bot.config import ROOT
 
 STOP_SECONDS = 15  # RQ's warm shutdown lets the job at hand finish first
+# A host runs this once per deploy, before the new processes start, and never alongside them:
+# `make run` has already migrated (the Makefile's `migrate`).
+RELEASE = "release"
 
 
 def read_procfile(path: Path) -> dict[str, str]:
@@ -42,6 +45,8 @@ def main(
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     children, relays = {}, []
     for name, command in read_procfile(procfile).items():
+        if name == RELEASE:
+            continue
         # exec: the process is the program itself, not a shell that dies first on a signal.
         child = subprocess.Popen(
             f"exec {command}",

@@ -24,6 +24,9 @@ QUEUES = (HIGH, DEFAULT, LOW)
 HANDLE_INBOUND = "jobs.handle_inbound.run"
 SEND_MESSAGE = "jobs.send_message.run"
 SEND_BATCH = "jobs.send_batch.run"
+# Contacts with new messages, one id per message, pushed by the webhooks and popped by the
+# Procfile's worker (bot.worker) ahead of every queue.
+INBOX = "circlebot:inbox"
 
 
 def _embedded_server(folder: Path) -> str:
@@ -112,6 +115,11 @@ def reset() -> None:
 def queue(name: str) -> Queue:
     """One of our three queues."""
     return Queue(name, connection=connection())
+
+
+def signal_inbound(contact_id: int) -> None:
+    """Tell the workers that the contact has a new message, in one command."""
+    connection().rpush(INBOX, contact_id)
 
 
 def enqueue(name: str, func: str, *args, job_id: str | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, literal, select
+from sqlalchemy import and_, bindparam, exists, literal, select
 from sqlmodel import Session
 
 from models.circles import Circle, Facilitation, Signup
@@ -26,24 +26,29 @@ class Roles:
         )
 
 
+def _roles_statement():
+    person = bindparam("person_id")
+    learner = exists().where(Signup.person_id == person, Signup.left_at.is_(None))
+    facilitates = exists().where(Facilitation.person_id == person)
+    team_facilitator = exists().where(
+        and_(TeamMember.person_id == person, TeamMember.role == FACILITATOR)
+    )
+    organizer = exists().where(and_(TeamMember.person_id == person, TeamMember.role == ORGANIZER))
+    return select(
+        literal(True).label("known"),
+        learner.label("learner"),
+        (facilitates | team_facilitator).label("facilitator"),
+        organizer.label("organizer"),
+    )
+
+
+# Built once: most messages ask for the sender's roles.
+_ROLES = _roles_statement()
+
+
 def roles_of(session: Session, person_id: int) -> Roles:
     """Read all three roles in one query."""
-    learner = exists().where(Signup.person_id == person_id, Signup.left_at.is_(None))
-    facilitates = exists().where(Facilitation.person_id == person_id)
-    team_facilitator = exists().where(
-        and_(TeamMember.person_id == person_id, TeamMember.role == FACILITATOR)
-    )
-    organizer = exists().where(
-        and_(TeamMember.person_id == person_id, TeamMember.role == ORGANIZER)
-    )
-    row = session.execute(
-        select(
-            literal(True).label("known"),
-            learner.label("learner"),
-            (facilitates | team_facilitator).label("facilitator"),
-            organizer.label("organizer"),
-        )
-    ).one()
+    row = session.execute(_ROLES, {"person_id": person_id}).one()
     return Roles(
         learner=bool(row.learner), facilitator=bool(row.facilitator), organizer=bool(row.organizer)
     )

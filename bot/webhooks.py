@@ -347,6 +347,6 @@ def _record_chat_event(event: ChatEvent) -> None:
 
 def _enqueue(contact_id: int) -> None:
     try:
-        queue.enqueue(queue.HIGH, queue.HANDLE_INBOUND, contact_id)
+        queue.signal_inbound(contact_id)
     except Exception:  # Redis down: the message is stored and tick will enqueue it
         log.warning("could not enqueue handling for contact %s", contact_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Flask, render_template
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from bot.config import Settings
@@ -21,6 +22,17 @@ console = Blueprint(
 )
 csrf = CSRFProtect()
 SESSION_LIFETIME = timedelta(hours=12)
+WEBHOOKS = "/webhooks/"
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions for the console's pages; the providers' webhooks get none."""
+
+    def open_session(self, app, request):
+        # A provider sends no cookie, and reading one costs a signer on every webhook.
+        if request.path.startswith(WEBHOOKS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -38,6 +50,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
+    app.session_interface = ConsoleSessions()
     csrf.init_app(app)
     install(app)
     app.register_blueprint(console)

@@ -54,7 +54,9 @@ def outbox_counts() -> dict[str, int]:
 def queues() -> dict:
     """Jobs waiting per queue, scheduled and failed, and the workers with their heartbeats."""
     connection = queue.connection()
-    waiting = []
+    # New messages signalled by the webhooks, ahead of every queue (bot/worker.py).
+    waiting = [{"name": "inbox", "waiting": connection.llen(queue.INBOX), "scheduled": 0,
+                "failed": 0}]  # fmt: skip
     for name in queue.QUEUES:
         jobs = Queue(name, connection=connection)
         waiting.append(

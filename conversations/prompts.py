@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import exists, text, update
+from sqlalchemy import bindparam, exists, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -60,15 +60,21 @@ def _waiting(at: datetime):
     )
 
 
+# Built once: it runs after every message a person sends.
+_OLDEST_WAITING = (
+    select(PendingDialog)
+    .where(PendingDialog.contact_id == bindparam("contact_id"), *_waiting(bindparam("at")))
+    .order_by(PendingDialog.id)
+    .limit(1)
+)
+
+
 def start_waiting(ctx: Context) -> None:
     """After a message is handled: if the person is free now, begin the oldest dialog waiting."""
     if ctx.in_group or ctx.contact.opted_out_at is not None:
         return
-    pending = ctx.session.exec(
-        select(PendingDialog)
-        .where(PendingDialog.contact_id == ctx.contact.id, *_waiting(ctx.now))
-        .order_by(PendingDialog.id)
-        .limit(1)
+    pending = ctx.session.scalars(
+        _OLDEST_WAITING, {"contact_id": ctx.contact.id, "at": ctx.now}
     ).first()
     if pending is None or not _claim(ctx.session, [pending.id], ctx.now):
         return

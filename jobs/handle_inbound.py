@@ -6,11 +6,11 @@ import logging
 from contextlib import suppress
 
 from redis.exceptions import LockError
-from sqlalchemy import update
+from sqlalchemy import bindparam, inspect, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from bot import outbox, queue
+from bot import clock, outbox, queue
 from bot.channels import telegram
 from bot.channels.base import TELEGRAM
 from bot.clock import now
@@ -18,7 +18,7 @@ from bot.config import get_settings
 from bot.db import session_scope
 from bot.dispatch import dispatch
 from bot.i18n import t
-from jobs import send_message
+from jobs import send_batch, send_message
 from models.conversation import ACTIVE, Conversation
 from models.message import HANDLED, HANDLING_FAILED, IN, OUT, RECEIVED, Message
 from models.people import Contact, Person
@@ -40,54 +40,74 @@ def run(contact_id: int) -> None:
     if not lock.acquire():
         raise RuntimeError(f"contact {contact_id} is busy; RQ retries this job")
     try:
-        while (message_id := _next(contact_id)) is not None:
+        extended = clock.elapsed()
+        while _handle_next(contact_id):
             # A long backlog must not outlive the lock and let a second worker in.
-            lock.extend(LOCK_SECONDS, replace_ttl=True)
-            _handle(message_id)
+            if clock.elapsed() - extended > LOCK_SECONDS / 4:
+                lock.extend(LOCK_SECONDS, replace_ttl=True)
+                extended = clock.elapsed()
     finally:
         # The lock may have expired while we worked; the row claims kept us exact anyway.
         with suppress(LockError):
             lock.release()
 
 
-def _next(contact_id: int) -> int | None:
-    with session_scope() as session:
-        return session.exec(
-            select(Message.id)
-            .where(
-                Message.contact_id == contact_id,
-                Message.direction == IN,
-                Message.status == RECEIVED,
-            )
-            .order_by(Message.id)
-            .limit(1)
-        ).first()
+# The contact's oldest unhandled message, claimed and read in one statement; built once, as
+# every handling runs it at least twice (the last time to find nothing left).
+_CLAIM_NEXT = (
+    update(Message)
+    .where(
+        Message.id
+        == select(Message.id)
+        .where(
+            Message.contact_id == bindparam("b_contact_id"),
+            Message.direction == IN,
+            Message.status == RECEIVED,
+        )
+        .order_by(Message.id)
+        .limit(1)
+        .scalar_subquery(),
+        Message.status == RECEIVED,
+    )
+    .values(status=HANDLED, handled_at=bindparam("b_at"))
+    .returning(Message)
+    .execution_options(synchronize_session=False)
+)
 
 
-def _handle(message_id: int) -> None:
-    """Claim the message and dispatch it; its effects, replies and claim commit together."""
+def _handle_next(contact_id: int) -> bool:
+    """Claim the contact's next message and dispatch it; its effects, replies and claim commit
+    together. False when none was left."""
     replies: list[int] = []
+    rows: dict[int, tuple] = {}
+    message_id = None
     try:
         with session_scope() as session:
             session.info[outbox.SEND_INLINE] = replies
-            claimed = session.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.status == RECEIVED)
-                .values(status=HANDLED, handled_at=now())
-            ).rowcount
-            if claimed != 1:
-                return
-            message = session.get(Message, message_id)
+            session.info[outbox.INLINE_ROWS] = rows
+            message = session.scalars(
+                _CLAIM_NEXT, {"b_contact_id": contact_id, "b_at": now()}
+            ).first()
+            if message is None:
+                return False
+            message_id = message.id
             tap = _telegram_tap(session, message)
             dispatch(session, message)
+            # A tap's acknowledgement goes first, after the commit: its replies wait for it
+            # queued, not `sending`.
+            written = [row for row in rows.values() if _whole(*row)] if tap is None else []
+            claimed = send_batch.claim_written(written, get_settings())
         if tap is not None:
             telegram.acknowledge(*tap, get_settings())
-        _send_now(replies)
+        _send_now(replies, rows, claimed)
     except OperationalError:
         raise  # the database is away for a moment: the message stays received; RQ retries
     except Exception as error:
+        if message_id is None:
+            raise
         log.exception("handling message %s failed", message_id)
         _apologize(message_id, error)
+    return True
 
 
 def _telegram_tap(session, message: Message) -> tuple[str, str | None] | None:
@@ -104,9 +124,35 @@ def _telegram_tap(session, message: Message) -> tuple[str, str | None] | None:
     )
 
 
-def _send_now(message_ids: list[int]) -> None:
-    """Send the replies right away; one that fails here stays queued and tick recovers it."""
-    for message_id in message_ids:
+def _whole(message: Message, contact: Contact | None, group: GroupChat | None) -> bool:
+    if (message.contact_id and contact is None) or (message.group_chat_id and group is None):
+        return False
+    return all(
+        row is None or not inspect(row).expired_attributes for row in (message, contact, group)
+    )
+
+
+def _send_now(message_ids: list[int], written: dict[int, tuple], claimed: list) -> None:
+    """Send the replies right away, with the rows the handling wrote: first those it claimed,
+    then the others; one that fails here stays queued (or, claimed, becomes `unknown`) and
+    tick takes it from there."""
+    settings = get_settings()
+    try:
+        if claimed:
+            send_batch.send_claimed(claimed, settings)
+    except Exception:
+        log.exception("sending replies %s failed", [m.id for m, *_ in claimed])
+    # A row the handling expired (an UPDATE it could not apply in memory), or whose contact or
+    # group it did not hand over, is read afresh.
+    done = {message.id for message, *_ in claimed}
+    written = {key: row for key, row in written.items() if key not in done and _whole(*row)}
+    rows = [written[message_id] for message_id in message_ids if message_id in written]
+    try:
+        if rows:
+            send_batch.send_rows(rows, settings)
+    except Exception:
+        log.exception("sending replies %s failed; tick will retry them", [m.id for m, *_ in rows])
+    for message_id in (m for m in message_ids if m not in written and m not in done):
         try:
             send_message.run(message_id)
         except Exception:

@@ -15,7 +15,7 @@ import logging
 from collections import Counter
 
 from rq import get_current_job
-from sqlalchemy import Connection, bindparam, case, exists, or_, select, update
+from sqlalchemy import Connection, String, bindparam, case, exists, func, or_, select, update
 
 from bot import clock, outbox, queue, throttle
 from bot.clock import now
@@ -69,7 +69,16 @@ def run(message_ids: list[int]) -> None:
         session.expunge_all()
     if not rows:
         return
-    slowest = min(rate for m, c, g in rows for _, rate in send_message.buckets(m, c, settings, g))
+    limits = {m.id: send_message.buckets(m, c, settings, g) for m, c, g in rows}
+    senders: dict[tuple, list[int]] = {}
+    for message, _, _ in rows:
+        senders.setdefault(tuple(limits[message.id]), []).append(message.id)
+    if len(senders) > 1:
+        # One sender a batch: a chunk waits for its slowest rate, and a long code's 1/s would
+        # hold back Telegram's 30 and WhatsApp's 80 sent beside it.
+        outbox.enqueue_batches_by_sender(list(senders.values()))
+        return
+    slowest = min(rate for row_limits in limits.values() for _, rate in row_limits)
     size = max(1, min(MOST_PER_CHUNK, int(slowest * CHUNK_SECONDS)))
     deadline = clock.elapsed() + BATCH_SECONDS
     # One connection for the claims, each committed alone: a claim a row costs little then.
@@ -78,29 +87,88 @@ def run(message_ids: list[int]) -> None:
             if start and clock.elapsed() > deadline:  # a chunk at least, so the batch moves on
                 outbox.enqueue_batches([m.id for m, _, _ in rows[start:]])
                 return
-            if not _send_chunk(rows[start : start + size], settings, heartbeat, claims):
+            chunk = rows[start : start + size]
+            if not _send_chunk(chunk, settings, heartbeat, claims, limits):
                 return  # a long backlog on a sender: the rest stay due and tick re-enqueues them
 
 
-def _send_chunk(chunk: list, settings, heartbeat: Heartbeat, claims: Connection) -> bool:
+def send_rows(rows: list, settings) -> None:
+    """Send rows already read with their contact and group (the replies a handling just wrote)
+    as a batch sends a chunk: rate, claim, call, record."""
+    with get_engine().connect() as claims:
+        _send_chunk(rows, settings, Heartbeat(None), claims)
+
+
+def claim_written(rows: list, settings) -> list:
+    """In the handling's own transaction, claim the replies it wrote whose senders' rates let
+    them go now: they commit `sending` with the rest of the handling, one commit fewer before
+    the call, and go out right after it (send_claimed). The others stay queued, for send_rows.
+    Only what may be sent is claimed: a stopped contact's row is left to be suppressed."""
+    claimed, at = [], clock.real()
+    for row in rows:
+        message, contact, group = row
+        if (
+            contact is not None
+            and contact.opted_out_at
+            and message.purpose != outbox.STOP_CONFIRMATION
+        ):
+            continue
+        try:
+            limits = send_message.buckets(message, contact, settings, group)
+            # Without waiting: the handling holds its transaction, and its writes, meanwhile.
+            if any(throttle.try_take(bucket, rate) > 0 for bucket, rate in limits):
+                continue
+        except Exception:  # Redis away: the row stays queued and is sent the usual way
+            log.warning("could not take the rate of reply %s", message.id, exc_info=True)
+            continue
+        message.status, message.claimed_at, message.attempts = SENDING, at, message.attempts + 1
+        claimed.append(row)
+    return claimed
+
+
+def send_claimed(rows: list, settings) -> None:
+    """Call and record the rows claim_written claimed, once their handling has committed."""
+    with get_engine().connect() as claims:
+        _call(rows, settings, Heartbeat(None), claims, claim=lambda message_id: True)
+
+
+def _send_chunk(
+    chunk: list, settings, heartbeat: Heartbeat, claims: Connection, limits: dict | None = None
+) -> bool:
     """Take the chunk's rate, claim and send its rows one by one, and record what was sent;
-    False when the rate would keep us waiting too long."""
+    False when the rate would keep us waiting too long. `limits`: each row's, if known."""
     # Before the claims: a contact who stops while we wait for the rate is still caught.
     wanted = Counter(
-        limit for m, c, g in chunk for limit in send_message.buckets(m, c, settings, g)
+        limit
+        for m, c, g in chunk
+        for limit in (limits[m.id] if limits else send_message.buckets(m, c, settings, g))
     )
     for (bucket, rate), count in wanted.items():
         heartbeat.beat()
         if not throttle.take(bucket, rate, count=count):
             return False
     unclaimed: list[int] = []
+
+    def claim(message_id: int) -> bool:
+        if _claim(claims, message_id):
+            return True
+        unclaimed.append(message_id)  # claimed elsewhere, not due, or its contact stopped
+        return False
+
+    _call(chunk, settings, heartbeat, claims, claim)
+    _suppress_stopped(unclaimed)
+    return True
+
+
+def _call(rows: list, settings, heartbeat: Heartbeat, claims: Connection, claim) -> None:
+    """Hand each row that `claim` lets go to its provider, one by one, and record the sent ones
+    together, even when a later call raises."""
     sent: list[tuple[int, str, str | None]] = []
     try:
-        for message, contact, group in chunk:
+        for message, contact, group in rows:
             heartbeat.beat()
             sender, prepared, problem = _prepare(message, contact, group, settings)
-            if not _claim(claims, message.id):
-                unclaimed.append(message.id)  # claimed elsewhere, not due, or its contact stopped
+            if not claim(message.id):
                 continue
             if problem:
                 send_message.fail(message.id, problem)
@@ -112,9 +180,7 @@ def _send_chunk(chunk: list, settings, heartbeat: Heartbeat, claims: Connection)
                 send_message.record(message.id, result, settings)
     finally:
         if sent:
-            _record_sent(sent)
-    _suppress_stopped(unclaimed)
-    return True
+            _record_sent(claims, sent)
 
 
 def _prepare(message: Message, contact, group, settings):
@@ -166,24 +232,31 @@ def _suppress_stopped(message_ids: list[int]) -> None:
         )  # fmt: skip
 
 
-def _record_sent(sent: list[tuple[int, str, str | None]]) -> None:
-    """Write the sent rows in one statement; a delivery callback that came first keeps its
-    status and error."""
-    provider_ids = {message_id: provider_id for message_id, provider_id, _ in sent}
-    templates = {message_id: template for message_id, _, template in sent if template}
-    first = Message.status == SENDING
-    with session_scope() as session:
-        session.execute(
-            update(Message)
-            .where(Message.id.in_(list(provider_ids)))
-            .values(
-                provider_id=case(provider_ids, value=Message.id),
-                template=case(templates, value=Message.id, else_=Message.template)
-                if templates
-                else Message.template,
-                sent_at=now(),
-                error=case((first, None), else_=Message.error),
-                status=case((first, SENT), else_=Message.status),
-            )
-            .execution_options(synchronize_session=False)
-        )
+# Built once, run for many rows at a time (executemany). A delivery callback that came first
+# keeps its status and error; a row without a template keeps the one it has.
+_FIRST_RECORD = Message.status == SENDING
+_RECORD_SENT = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"))
+    .values(
+        provider_id=bindparam("provider_id"),
+        template=func.coalesce(bindparam("template", type_=String), Message.template),
+        sent_at=bindparam("sent_at"),
+        error=case((_FIRST_RECORD, None), else_=Message.error),
+        status=case((_FIRST_RECORD, SENT), else_=Message.status),
+    )
+)
+
+
+def _record_sent(claims: Connection, sent: list[tuple[int, str, str | None]]) -> None:
+    """Write the sent rows in one round of statements, committed together."""
+    at = now()
+    claims.execute(
+        _RECORD_SENT,
+        [
+            {"message_id": message_id, "provider_id": provider_id, "template": template,
+             "sent_at": at}
+            for message_id, provider_id, template in sent
+        ],
+    )  # fmt: skip
+    claims.commit()

@@ -140,8 +140,10 @@ def buckets(
     if message.channel == SMS and provider(message, contact, settings) == AFRICASTALKING:
         shortcode = settings.africastalking_shortcode or message.channel
         return [(f"africastalking:{shortcode}", settings.africastalking_rate_per_second)]
-    sender = settings.twilio_sms_from if message.channel == SMS else settings.twilio_whatsapp_from
-    return [(f"twilio:{sender or message.channel}", settings.sms_rate_per_second)]
+    if message.channel == WHATSAPP:
+        sender = settings.twilio_whatsapp_from or message.channel
+        return [(f"twilio:{sender}", settings.whatsapp_rate_per_second)]
+    return [(f"twilio:{settings.twilio_sms_from or message.channel}", settings.sms_rate_per_second)]
 
 
 def _claim(session, message_id: int) -> bool:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import responses
 import time_machine
-from rq import SimpleWorker
 from sqlalchemy import text
 
 from bot import queue
 from bot.config import Settings, use_settings
 from bot.db import get_engine, reset_engine
+from bot.worker import Worker
 from tests.support import drivers
 from tests.support.africastalking_api import AfricasTalkingAPI
 from tests.support.fake_telegram import FakeTelegram
@@ -140,9 +140,7 @@ def run_jobs(settings):
     """Run every queued job with a real RQ worker in burst mode, as production workers do."""
 
     def run() -> None:
-        worker = SimpleWorker(
-            [queue.queue(name) for name in queue.QUEUES], connection=queue.connection()
-        )
+        worker = Worker([queue.queue(name) for name in queue.QUEUES], connection=queue.connection())
         worker.work(burst=True)
 
     return run

@@ -43,8 +43,13 @@ class Deployment:
         return process
 
     def start(self) -> None:
-        """Start web, worker and clock exactly as the Procfile says."""
-        for name, command in read_procfile(ROOT / "Procfile").items():
+        """Run the release step, then start web, worker and clock, exactly as the Procfile says
+        and as a host does."""
+        processes = read_procfile(ROOT / "Procfile")
+        release = self.spawn("release", processes.pop("release"))
+        assert release.wait(timeout=120) == 0
+        self.processes.remove(release)  # done: nothing of it is left to stop
+        for name, command in processes.items():
             self.spawn(name, command)
         wait_for(self._ready, what="the web process to be ready")
 

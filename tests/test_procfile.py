@@ -40,6 +40,8 @@ def test_ctrl_c_stops_worker_and_clock_before_redis(tmp_path):
     script = tmp_path / "slow.py"
     script.write_text(SLOW_TO_STOP)
     (tmp_path / "Procfile").write_text(
+        # A host's release step runs once per deploy; `make run` has migrated and skips it.
+        f"release: {sys.executable} {script} {tmp_path / 'release.done'}\n"
         f"worker: {sys.executable} {script} {tmp_path / 'worker.done'}\n"
         f"clock: {sys.executable} {script} {tmp_path / 'clock.done'}\n"
     )
@@ -54,6 +56,7 @@ def test_ctrl_c_stops_worker_and_clock_before_redis(tmp_path):
     out, _ = run.communicate(timeout=procfile.STOP_SECONDS + 10)
     assert run.returncode == 0
     assert "redis stops after: ['clock.done', 'worker.done']" in out
+    assert not (tmp_path / "release.done.ready").exists()
 
 
 def test_a_procfile_is_read_as_name_and_command(tmp_path):

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot import outbox, queue
 from bot.clock import now
-from bot.db import session_scope
+from bot.db import get_engine, session_scope
 from bot.identity import contact_for
 from jobs import send_batch, tick
 from models.message import OUT, Message
@@ -121,7 +121,8 @@ def test_a_delivery_callback_before_the_batch_records_keeps_its_status(client, t
     form = {"MessageSid": "SMfirst", "MessageStatus": "delivered", "AccountSid": drivers.TWILIO_SID}
     response = drivers.signed_twilio_post(client, f"/webhooks/twilio/status?m={message_id}", form)
     assert response.status_code == 200
-    send_batch._record_sent([(message_id, "SMfirst", None)])
+    with get_engine().connect() as claims:
+        send_batch._record_sent(claims, [(message_id, "SMfirst", None)])
     with session_scope() as session:
         row = session.get(Message, message_id)
         assert (row.status, row.provider_id) == ("delivered", "SMfirst")
@@ -160,3 +161,29 @@ def test_a_batch_out_of_time_hands_the_rest_on_and_each_still_goes_once(
     assert len(twilio_api.sent) == 35
     # Four jobs of ten or fewer: the first batch and the three it handed on.
     assert queue.queue(queue.LOW).finished_job_registry.count == 4
+
+
+def test_a_batch_of_several_senders_hands_each_its_own_and_all_go_once(
+    run_jobs, twilio_api, fake_telegram
+):
+    with session_scope() as session:
+        rows = []
+        for n in range(6):
+            channel, address = ("telegram", f"42{n}") if n % 2 else ("sms", f"+1555400{n:04d}")
+            contact = contact_for(session, channel, address)
+            rows.append({"channel": channel, "contact_id": contact.id, "body": f"Hello {n}",
+                         "purpose": "announcement", "dedupe_key": f"mixed:{n}"})  # fmt: skip
+        ids = outbox.queue_once(session, rows, queue_name=queue.LOW)
+    [mixed] = queue.queue(queue.LOW).get_jobs()
+    send_batch.run(mixed.args[0])
+    channels = []
+    with session_scope() as session:
+        for job in queue.queue(queue.LOW).get_jobs()[1:]:
+            found = session.exec(select(Message.channel).where(Message.id.in_(job.args[0])))
+            channels.append(set(found.all()))
+    assert sorted(map(sorted, channels)) == [["sms"], ["telegram"]]
+    run_jobs()
+    assert statuses() == {"sent": 6}
+    assert len(twilio_api.sent) == 3
+    assert len(fake_telegram.calls("sendMessage")) == 3
+    assert len(ids) == 6

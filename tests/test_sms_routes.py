@@ -197,6 +197,15 @@ def test_each_provider_paces_its_own_sender(settings):
     ]
 
 
+def test_whatsapp_is_paced_at_its_own_rate_not_the_sms_long_codes(settings):
+    settings.sms_rate_per_second, settings.whatsapp_rate_per_second = 1.0, 80.0
+    message = Message(direction=OUT, channel="whatsapp", status="queued")
+    contact = Contact(channel="whatsapp", address=AMERICAN)
+    assert send_message.buckets(message, contact, settings) == [
+        (f"twilio:{drivers.WHATSAPP_FROM}", 80.0)
+    ]
+
+
 @pytest.mark.parametrize(
     ("facilitator", "number"),
     [(KENYAN, drivers.AT_SHORTCODE), (AMERICAN, "+15550000000"), (None, "+15550000000")],

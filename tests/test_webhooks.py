@@ -57,6 +57,7 @@ def test_twilio_answers_with_empty_twiml_fast(client):
         {},
         {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
         {"X-Twilio-Signature": ""},
+        {"X-Twilio-Signature": "sïgnätürë ünïcödé"},
     ],
 )
 def test_a_forged_twilio_post_is_refused_and_nothing_is_stored(client, headers):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from types import ModuleType
 
 import phonenumbers
@@ -28,8 +29,14 @@ def route(address: str, routes: Mapping[str, str]) -> str | None:
     matching = [key for key in routes if key.startswith("+") and number.startswith(key)]
     if matching:
         return routes[max(matching, key=len)]
-    country = phonenumbers.region_code_for_number(phonenumbers.parse(number)) if number else None
+    country = country_of_number(number) if number else None
     return routes.get(country or ANY_NUMBER, routes.get(ANY_NUMBER))
+
+
+@lru_cache(maxsize=100_000)
+def country_of_number(number: str) -> str | None:
+    """The ISO region of an E.164 number (KE for +254…), remembered: every send asks."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(number))
 
 
 def texting_number(settings: Settings, address: str | None = None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 import phonenumbers
@@ -118,8 +119,23 @@ class SendResult:
         return cls("unknown", error=error[:500])
 
 
+# Numbers worth remembering are short: a long "number" is garbage or an attack, and must not
+# fill the cache.
+LONGEST_CACHED_NUMBER = 32
+
+
 def e164(number: str) -> str | None:
     """Format a phone number as E.164, or None if it is not one."""
+    # Every send asks for its number's form and route several times; parsing is the dear part.
+    return _e164(number) if len(number) <= LONGEST_CACHED_NUMBER else _parse_e164(number)
+
+
+@lru_cache(maxsize=100_000)
+def _e164(number: str) -> str | None:
+    return _parse_e164(number)
+
+
+def _parse_e164(number: str) -> str | None:
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:

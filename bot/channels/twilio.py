@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 
 import requests
+from requests.utils import get_environ_proxies
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -65,7 +68,13 @@ def verify(url: str, form: Mapping[str, str], signature: str | None, settings: S
     """Tell whether Twilio signed this request: the public URL plus every posted field."""
     if not settings.twilio_auth_token or not signature:
         return False
-    return RequestValidator(settings.twilio_auth_token).validate(url, form, signature)
+    validator = RequestValidator(settings.twilio_auth_token)
+    # The URL as we were called is the one Twilio signs: one signature settles nearly every
+    # webhook, where validate() always computes two (with and without the port).
+    computed = validator.compute_signature(url, form).encode()
+    if hmac.compare_digest(computed, signature.encode("utf-8", "replace")):
+        return True
+    return validator.validate(url, form, signature)
 
 
 def parse(form: Mapping[str, str]) -> Inbound | None:
@@ -168,6 +177,9 @@ def _media(form: Mapping[str, str]) -> tuple[Media, ...]:
     return tuple(media)
 
 
+TWILIO_API = "https://api.twilio.com"
+
+
 def _client(settings: Settings) -> Client:
     """The REST client for these credentials, pointed at TWILIO_API_BASE_URL when set."""
     return _cached_client(
@@ -181,7 +193,14 @@ def _client(settings: Settings) -> Client:
 @lru_cache(maxsize=4)
 def _cached_client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
     """Build a client once per process, so that its session keeps connections open."""
-    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+    http = TwilioHttpClient(timeout=timeout, proxy=get_environ_proxies(base_url or TWILIO_API))
+    # The proxy and CA settings of the environment are read once, here: requests would scan the
+    # whole environment again for every message, a good part of a send's own cost.
+    http.session.trust_env = False
+    http.session.verify = (
+        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    )
+    client = Client(account_sid, auth_token, http_client=http)
     if base_url:
         # The Messages resource lives on the "api" domain; its paths stay the same.
         client.api.base_url = base_url

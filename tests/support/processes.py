@@ -59,6 +59,7 @@ def provider_settings(
         telegram_webhook_secret=drivers.TELEGRAM_SECRET,
         outbox="providers",
         sms_rate_per_second=100000.0,
+        whatsapp_rate_per_second=100000.0,
         africastalking_rate_per_second=100000.0,
         telegram_rate_per_second=100000.0,
         telegram_group_rate_per_minute=6000000.0,
