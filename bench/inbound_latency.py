@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with harness.Instance() as instance, FakeTwilio() as fake:
         instance.use()
+        instance.wipe()  # a shared database and Redis start empty, whatever ran before
         from bot import queue
 
         queue.connection().ping()  # start the embedded Redis before the processes race to

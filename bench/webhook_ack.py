@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with harness.Instance() as instance:
         instance.use()
+        instance.wipe()  # a shared database and Redis start empty, whatever ran before
         from bot import queue
 
         queue.connection().ping()  # start the embedded Redis before the web workers race to

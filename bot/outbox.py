@@ -61,8 +61,9 @@ BATCH_BEAT_SECONDS = 15
 BATCH_DEAD_AFTER = timedelta(seconds=60)
 
 
-def enqueue_batches(message_ids: list[int], pipe=None) -> None:
-    """Put bulk rows on the low queue, BATCH_SIZE to a job, noting each row's job for recovery."""
+def enqueue_batches(message_ids: list[int], pipe=None, *, at_front: bool = False) -> None:
+    """Put bulk rows on the low queue, BATCH_SIZE to a job, noting each row's job for recovery;
+    `at_front`: ahead of the queue's other jobs."""
     own = pipe is None
     pipe = queue.connection().pipeline() if own else pipe
     for start in range(0, len(message_ids), BATCH_SIZE):
@@ -71,7 +72,7 @@ def enqueue_batches(message_ids: list[int], pipe=None) -> None:
         job_id = f"send-batch-{batch[0]}-{len(batch)}-{secrets.token_hex(6)}"
         queue.queue(queue.LOW).enqueue(
             queue.SEND_BATCH, batch, job_id=job_id, job_timeout=BATCH_JOB_TIMEOUT,
-            result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe,
+            result_ttl=300, failure_ttl=7 * 24 * 3600, pipeline=pipe, at_front=at_front,
         )  # fmt: skip
         for message_id in batch:
             pipe.set(BATCH_OF.format(message_id), job_id, ex=BATCH_NOTE_SECONDS)
@@ -80,10 +81,11 @@ def enqueue_batches(message_ids: list[int], pipe=None) -> None:
 
 
 def enqueue_batches_by_sender(groups: list[list[int]]) -> None:
-    """Put each sender's rows in batches of their own, in one round trip to Redis."""
+    """Put each sender's rows in batches of their own, in one round trip to Redis, ahead of the
+    queue: they were due before the batches still behind it."""
     with queue.connection().pipeline() as pipe:
         for message_ids in groups:
-            enqueue_batches(message_ids, pipe)
+            enqueue_batches(message_ids, pipe, at_front=True)
         pipe.execute()
 
 
