@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 120
 WAIT_FOR_LOCK_SECONDS = 60
+# Each message starts with at least LOCK_SECONDS - this left of the lock: a Redis call saved
+# for most messages, and a long backlog still never outlives the lock.
+LOCK_EXTEND_AFTER = 10
 
 
 def run(contact_id: int) -> None:
@@ -43,7 +46,7 @@ def run(contact_id: int) -> None:
         extended = clock.elapsed()
         while _handle_next(contact_id):
             # A long backlog must not outlive the lock and let a second worker in.
-            if clock.elapsed() - extended > LOCK_SECONDS / 4:
+            if clock.elapsed() - extended > LOCK_EXTEND_AFTER:
                 lock.extend(LOCK_SECONDS, replace_ttl=True)
                 extended = clock.elapsed()
     finally:
@@ -93,13 +96,9 @@ def _handle_next(contact_id: int) -> bool:
             message_id = message.id
             tap = _telegram_tap(session, message)
             dispatch(session, message)
-            # A tap's acknowledgement goes first, after the commit: its replies wait for it
-            # queued, not `sending`.
-            written = [row for row in rows.values() if _whole(*row)] if tap is None else []
-            claimed = send_batch.claim_written(written, get_settings())
         if tap is not None:
             telegram.acknowledge(*tap, get_settings())
-        _send_now(replies, rows, claimed)
+        _send_now(replies, rows)
     except OperationalError:
         raise  # the database is away for a moment: the message stays received; RQ retries
     except Exception as error:
@@ -132,27 +131,19 @@ def _whole(message: Message, contact: Contact | None, group: GroupChat | None) -
     )
 
 
-def _send_now(message_ids: list[int], written: dict[int, tuple], claimed: list) -> None:
-    """Send the replies right away, with the rows the handling wrote: first those it claimed,
-    then the others; one that fails here stays queued (or, claimed, becomes `unknown`) and
-    tick takes it from there."""
-    settings = get_settings()
-    try:
-        if claimed:
-            send_batch.send_claimed(claimed, settings)
-    except Exception:
-        log.exception("sending replies %s failed", [m.id for m, *_ in claimed])
+def _send_now(message_ids: list[int], written: dict[int, tuple]) -> None:
+    """Send the replies right away, from the rows the handling wrote, each claimed just before
+    its call; one that fails here stays queued and tick recovers it."""
     # A row the handling expired (an UPDATE it could not apply in memory), or whose contact or
     # group it did not hand over, is read afresh.
-    done = {message.id for message, *_ in claimed}
-    written = {key: row for key, row in written.items() if key not in done and _whole(*row)}
+    written = {key: row for key, row in written.items() if _whole(*row)}
     rows = [written[message_id] for message_id in message_ids if message_id in written]
     try:
         if rows:
-            send_batch.send_rows(rows, settings)
+            send_batch.send_rows(rows, get_settings())
     except Exception:
         log.exception("sending replies %s failed; tick will retry them", [m.id for m, *_ in rows])
-    for message_id in (m for m in message_ids if m not in written and m not in done):
+    for message_id in (m for m in message_ids if m not in written):
         try:
             send_message.run(message_id)
         except Exception:

@@ -70,9 +70,10 @@ def run(message_ids: list[int]) -> None:
     if not rows:
         return
     limits = {m.id: send_message.buckets(m, c, settings, g) for m, c, g in rows}
-    senders: dict[tuple, list[int]] = {}
+    # By sender (a row's first bucket): a Telegram group's own rate is paced within its batch.
+    senders: dict[str, list[int]] = {}
     for message, _, _ in rows:
-        senders.setdefault(tuple(limits[message.id]), []).append(message.id)
+        senders.setdefault(limits[message.id][0][0], []).append(message.id)
     if len(senders) > 1:
         # One sender a batch: a chunk waits for its slowest rate, and a long code's 1/s would
         # hold back Telegram's 30 and WhatsApp's 80 sent beside it.
@@ -97,39 +98,6 @@ def send_rows(rows: list, settings) -> None:
     as a batch sends a chunk: rate, claim, call, record."""
     with get_engine().connect() as claims:
         _send_chunk(rows, settings, Heartbeat(None), claims)
-
-
-def claim_written(rows: list, settings) -> list:
-    """In the handling's own transaction, claim the replies it wrote whose senders' rates let
-    them go now: they commit `sending` with the rest of the handling, one commit fewer before
-    the call, and go out right after it (send_claimed). The others stay queued, for send_rows.
-    Only what may be sent is claimed: a stopped contact's row is left to be suppressed."""
-    claimed, at = [], clock.real()
-    for row in rows:
-        message, contact, group = row
-        if (
-            contact is not None
-            and contact.opted_out_at
-            and message.purpose != outbox.STOP_CONFIRMATION
-        ):
-            continue
-        try:
-            limits = send_message.buckets(message, contact, settings, group)
-            # Without waiting: the handling holds its transaction, and its writes, meanwhile.
-            if any(throttle.try_take(bucket, rate) > 0 for bucket, rate in limits):
-                continue
-        except Exception:  # Redis away: the row stays queued and is sent the usual way
-            log.warning("could not take the rate of reply %s", message.id, exc_info=True)
-            continue
-        message.status, message.claimed_at, message.attempts = SENDING, at, message.attempts + 1
-        claimed.append(row)
-    return claimed
-
-
-def send_claimed(rows: list, settings) -> None:
-    """Call and record the rows claim_written claimed, once their handling has committed."""
-    with get_engine().connect() as claims:
-        _call(rows, settings, Heartbeat(None), claims, claim=lambda message_id: True)
 
 
 def _send_chunk(

@@ -1,5 +1,5 @@
 """The Procfile's worker: a text is answered from the inbox ahead of bulk sends, a lost or
-garbled signal loses nothing, and a reply whose rate is spent still goes once."""
+garbled signal loses nothing, and a reply whose sender's rate is spent still goes once."""
 
 from __future__ import annotations
 
@@ -44,8 +44,7 @@ def test_a_text_whose_signal_redis_lost_is_answered_after_the_next_tick(sms_user
 def test_replies_beyond_the_senders_rate_wait_their_turn_and_each_goes_once(
     sms_user, run_jobs, settings
 ):
-    # Two sends a second from the one number: the third reply cannot be claimed with its
-    # handling and waits for the rate instead.
+    # Two sends a second from the one number: the later replies wait for the rate, not fail.
     settings.sms_rate_per_second = 2.0
     people = [sms_user(f"+1555000{n}") for n in range(4)]
     for person in people:
