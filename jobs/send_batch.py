@@ -116,27 +116,13 @@ def _send_chunk(
         if not throttle.take(bucket, rate, count=count):
             return False
     unclaimed: list[int] = []
-
-    def claim(message_id: int) -> bool:
-        if _claim(claims, message_id):
-            return True
-        unclaimed.append(message_id)  # claimed elsewhere, not due, or its contact stopped
-        return False
-
-    _call(chunk, settings, heartbeat, claims, claim)
-    _suppress_stopped(unclaimed)
-    return True
-
-
-def _call(rows: list, settings, heartbeat: Heartbeat, claims: Connection, claim) -> None:
-    """Hand each row that `claim` lets go to its provider, one by one, and record the sent ones
-    together, even when a later call raises."""
     sent: list[tuple[int, str, str | None]] = []
     try:
-        for message, contact, group in rows:
+        for message, contact, group in chunk:
             heartbeat.beat()
             sender, prepared, problem = _prepare(message, contact, group, settings)
-            if not claim(message.id):
+            if not _claim(claims, message.id):
+                unclaimed.append(message.id)  # claimed elsewhere, not due, or its contact stopped
                 continue
             if problem:
                 send_message.fail(message.id, problem)
@@ -149,6 +135,8 @@ def _call(rows: list, settings, heartbeat: Heartbeat, claims: Connection, claim)
     finally:
         if sent:
             _record_sent(claims, sent)
+    _suppress_stopped(unclaimed)
+    return True
 
 
 def _prepare(message: Message, contact, group, settings):
